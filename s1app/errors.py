@@ -1,0 +1,29 @@
+"""One exception type per kind of user mistake. Each message says what to do next."""
+
+
+class S1AppError(Exception):
+    """Base of every error the app shows to a person (CLI prints it, UI shows it)."""
+
+
+class ConfigError(S1AppError):
+    """A setting is out of range or inconsistent (budget, seed, min > max, ...)."""
+
+
+class ModelNotFoundError(S1AppError):
+    """The model name, path or hub id does not resolve to weights on disk."""
+
+
+class ModelFormatError(S1AppError):
+    """The file exists but is not something the chosen backend can load."""
+
+
+class PromptTooLongError(S1AppError):
+    """The prompt alone does not fit in the model's context window."""
+
+
+class BackendError(S1AppError):
+    """The backend failed (server down, died mid-stream, bad reply, missing package)."""
+
+
+class StoreError(S1AppError):
+    """The session store cannot be opened, read or written."""

@@ -1,0 +1,154 @@
+"""The engine's typed event stream: everything a viewer, the store, compare, sweeps and eval see.
+
+A run is told as: RunStarted, then (optionally) BudgetClipped, then thinking (ThinkingDelta, with
+WaitInserted / LoopDetected / ThinkingCapped markers), one ThinkingEnded, the answer
+(AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, "Final Answer:")
+arrives as a delta with ``forced=True``; the end-of-thinking delimiter arrives in ThinkingEnded.
+Concatenating the deltas' text of a section gives that section exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error"]
+StopReason = Literal["end-of-answer", "answer-limit", "context-full", "cancelled", "error"]
+InterventionKind = Literal["wait", "cap", "final-answer", "loop-break"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    question: str
+    model: str
+    backend: str
+    format: str
+    settings: dict[str, Any]
+    """Every resolved setting (BudgetConfig fields after clipping), JSON-ready."""
+    prompt_tokens: int
+    started_at: str
+    """UTC, ISO 8601."""
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetClipped:
+    """The prompt plus the requested budget did not fit the context; the budget was lowered."""
+
+    requested_thinking_tokens: int
+    effective_thinking_tokens: int
+    context_length: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    text: str
+    tokens: int
+    forced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitInserted:
+    """The model tried to end thinking; the engine suppressed it and wrote ``text`` instead.
+
+    The forced text itself follows as a ``ThinkingDelta(forced=True)``.
+    """
+
+    waits_inserted: int
+    """Count so far, this one included."""
+    position_tokens: int
+    """Thinking tokens before the Wait."""
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDetected:
+    """The thinking repeats itself; the engine ends thinking here (a ThinkingEnded follows)."""
+
+    position_tokens: int
+    period_tokens: int
+    repeated_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingCapped:
+    """The thinking budget is spent; the engine ends thinking here (a ThinkingEnded follows)."""
+
+    position_tokens: int
+    max_thinking_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingEnded:
+    """Thinking is over. The engine wrote the end-of-thinking ``delimiter_text`` (always forced)."""
+
+    reason: ThinkingEndReason
+    position_tokens: int
+    delimiter_text: str
+    delimiter_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    text: str
+    tokens: int
+    forced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    """One piece of text the engine forced, for logs: enough to re-render a run with it marked."""
+
+    kind: InterventionKind
+    position_tokens: int
+    """Thinking tokens before it (answer tokens before it for 'final-answer' is 0)."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    thinking_tokens: int
+    """Every token inside the thinking section: sampled and forced Waits alike."""
+    thinking_tokens_sampled: int
+    thinking_tokens_forced: int
+    forced_tokens: int
+    """All tokens the engine wrote: Waits, the end-of-thinking delimiter, "Final Answer:"."""
+    waits_inserted: int
+    answer_tokens: int
+    """Every token of the answer section, "Final Answer:" included."""
+    answer_tokens_sampled: int
+    prompt_tokens: int
+    thinking_end_reason: ThinkingEndReason
+    stop_reason: StopReason
+    time_to_first_token_s: float | None
+    tokens_per_s: float
+    """Sampled tokens per second of wall time after the first token."""
+    wall_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    stats: RunStats
+    interventions: tuple[Intervention, ...] = field(default=())
+    error: str | None = None
+    finished_at: str = ""
+
+
+Event = (
+    RunStarted
+    | BudgetClipped
+    | ThinkingDelta
+    | WaitInserted
+    | LoopDetected
+    | ThinkingCapped
+    | ThinkingEnded
+    | AnswerDelta
+    | RunFinished
+)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict with the event's class name under ``"type"``."""
+    return {"type": type(event).__name__, **asdict(event)}

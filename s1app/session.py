@@ -1,0 +1,76 @@
+"""One conversation: its turns, and the prompt each new question is asked with."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from s1app.budget import BudgetConfig
+from s1app.chat_template import render_chat
+from s1app.errors import ConfigError
+from s1app.events import AnswerDelta, Event, RunFinished, ThinkingDelta
+from s1app.loading import LoadedModel
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str
+    thinking: str
+    answer: str
+
+
+def build_prompt_text(model: LoadedModel, turns: list[Turn], question: str, system_prompt: str | None = None) -> str:
+    """The chat-templated prompt with thinking opened.
+
+    Earlier turns keep only their answers: reasoning templates (R1, Qwen3) strip earlier
+    thinking themselves, and s1 / prompted models were not trained to see it.
+    """
+    fmt = model.format_tokens.format
+    messages: list[dict[str, str]] = []
+    system = system_prompt or fmt.system_prompt
+    if system:
+        messages.append({"role": "system", "content": system})
+    for turn in turns:
+        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "assistant", "content": turn.answer.strip()})
+    messages.append({"role": "user", "content": question})
+    text = render_chat(model.chat_template, messages, bos_token=model.bos_text, eos_token=model.eos_text)
+    opener = fmt.thinking_open
+    if text.endswith(opener) or text.endswith(opener.rstrip("\n")):
+        return text
+    return text + opener
+
+
+def validate_question(question: object) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ConfigError("The question is empty: type a question to ask the model.")
+    return question.strip()
+
+
+@dataclass
+class Session:
+    """A conversation with one loaded model. Not thread-safe: one session per user."""
+
+    model: LoadedModel
+    system_prompt: str | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    def prompt_ids(self, question: str) -> list[int]:
+        text = build_prompt_text(self.model, self.turns, question, self.system_prompt)
+        return self.model.backend.tokenize(text, prompt=True)
+
+    def ask(self, question: str, config: BudgetConfig, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Stream one run's events; the turn is kept when the run finishes (cancelled too)."""
+        question = validate_question(question)
+        prompt_ids = self.prompt_ids(question)
+        thinking: list[str] = []
+        answer: list[str] = []
+        for event in self.model.engine.run(prompt_ids, config, question=question, cancel=cancel):
+            if isinstance(event, ThinkingDelta):
+                thinking.append(event.text)
+            elif isinstance(event, AnswerDelta):
+                answer.append(event.text)
+            elif isinstance(event, RunFinished):
+                self.turns.append(Turn(question, "".join(thinking), "".join(answer)))
+            yield event
