@@ -10,6 +10,7 @@ from s1app.budget import BudgetConfig
 from s1app.chat_template import render_chat
 from s1app.errors import ConfigError
 from s1app.events import AnswerDelta, Event, RunFinished, ThinkingDelta
+from s1app.formats import ReasoningFormat
 from s1app.loading import LoadedModel
 
 
@@ -20,13 +21,21 @@ class Turn:
     answer: str
 
 
-def build_prompt_text(model: LoadedModel, turns: list[Turn], question: str, system_prompt: str | None = None) -> str:
+def build_prompt_text(
+    fmt: ReasoningFormat,
+    chat_template: str | None,
+    turns: list[Turn],
+    question: str,
+    *,
+    system_prompt: str | None = None,
+    bos_text: str = "",
+    eos_text: str = "",
+) -> str:
     """The chat-templated prompt with thinking opened.
 
     Earlier turns keep only their answers: reasoning templates (R1, Qwen3) strip earlier
     thinking themselves, and s1 / prompted models were not trained to see it.
     """
-    fmt = model.format_tokens.format
     messages: list[dict[str, str]] = []
     system = system_prompt or fmt.system_prompt
     if system:
@@ -35,11 +44,10 @@ def build_prompt_text(model: LoadedModel, turns: list[Turn], question: str, syst
         messages.append({"role": "user", "content": turn.question})
         messages.append({"role": "assistant", "content": turn.answer.strip()})
     messages.append({"role": "user", "content": question})
-    text = render_chat(model.chat_template, messages, bos_token=model.bos_text, eos_token=model.eos_text)
-    opener = fmt.thinking_open
-    if text.endswith(opener) or text.endswith(opener.rstrip("\n")):
-        return text
-    return text + opener
+    text = render_chat(chat_template, messages, bos_token=bos_text, eos_token=eos_text)
+    if text.endswith(fmt.thinking_open) or text.endswith(fmt.thinking_open.rstrip("\n")):
+        return text  # the template pre-fills the opening (R1 distills end with "<think>\n")
+    return text + fmt.thinking_open
 
 
 def validate_question(question: object) -> str:
@@ -57,8 +65,17 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
 
     def prompt_ids(self, question: str) -> list[int]:
-        text = build_prompt_text(self.model, self.turns, question, self.system_prompt)
-        return self.model.backend.tokenize(text, prompt=True)
+        model = self.model
+        text = build_prompt_text(
+            model.format_tokens.format,
+            model.chat_template,
+            self.turns,
+            question,
+            system_prompt=self.system_prompt,
+            bos_text=model.bos_text,
+            eos_text=model.eos_text,
+        )
+        return model.backend.tokenize(text, prompt=True)
 
     def ask(self, question: str, config: BudgetConfig, cancel: threading.Event | None = None) -> Iterator[Event]:
         """Stream one run's events; the turn is kept when the run finishes (cancelled too)."""

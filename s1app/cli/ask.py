@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from s1app.cli.logs import open_log, recorder_for
 from s1app.cli.options import (
     ApiKeyOption,
     BackendOption,
@@ -65,10 +66,13 @@ def ask(
     cancel = threading.Event()
     view = None if json_output else TerminalView()
     transcript = RunTranscript()
+    recorder = recorder_for(open_log(db, no_log))
     interrupted = False
 
     def show(event: Event) -> None:
         transcript.add(event)
+        if recorder is not None:
+            recorder.record(event)
         if view is not None:
             view.show(event)
 

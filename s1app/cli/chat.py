@@ -6,10 +6,12 @@ import threading
 
 from rich.console import Console
 
+from s1app.cli.logs import open_log, recorder_for
 from s1app.cli.options import (
     ApiKeyOption,
     BackendOption,
     BaseUrlOption,
+    DbOption,
     FormatOption,
     IgnoreStrOption,
     LoopDetectOption,
@@ -17,6 +19,7 @@ from s1app.cli.options import (
     MaxThinkingOption,
     MinThinkingOption,
     ModelOption,
+    NoLogOption,
     SeedOption,
     TemperatureOption,
     TopPOption,
@@ -46,12 +49,16 @@ def chat(
     loop_detect: LoopDetectOption = True,
     base_url: BaseUrlOption = None,
     api_key: ApiKeyOption = None,
+    no_log: NoLogOption = False,
+    db: DbOption = None,
 ) -> None:
     """Chat in the terminal; Ctrl-C stops the current answer, Ctrl-D (or /quit) leaves."""
     config = budget_config(max_thinking, min_thinking, waits, ignore_str, max_answer, temperature, top_p, seed, loop_detect)
     loaded = load_model(model, backend=backend, format=format, options=backend_options(base_url, api_key))
     session = Session(loaded)
     console = Console(highlight=False)
+    log = open_log(db, no_log)
+    conversation = log.new_conversation(source="chat") if log is not None else None
     console.print(f"[bold]s1app chat[/] · {loaded.name} · thinking budget {config.max_thinking_tokens} · waits {config.num_waits}")
     while True:
         try:
@@ -66,11 +73,14 @@ def chat(
         cancel = threading.Event()
         view = TerminalView(console)
         stream = ThreadedStream(lambda q=question: session.ask(q, config, cancel))
+        recorder = recorder_for(log, conversation)
         finished = None
         while True:
             try:
                 for event in stream:
                     view.show(event)
+                    if recorder is not None:
+                        recorder.record(event)
                     finished = event
                 break
             except KeyboardInterrupt:

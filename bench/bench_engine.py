@@ -1,0 +1,108 @@
+"""Engine speed on the embedded model, as ratios measured in one run (the machine is noisy).
+
+(a) engine stream tok/s / raw ``Llama.generate`` loop tok/s, same model, prompt and token count
+    (goal >= 0.95);
+(b) time of thinking with K forced Waits / time of one uninterrupted generation of the same total
+    token count (goal <= 1.05: each continuation reuses the KV cache of the shared prefix).
+
+Each measurement runs on a fresh llama.cpp context, alternating engine and raw, ``--repeats``
+times; medians are reported.
+
+    .venv/bin/python bench/bench_engine.py [--repeats 3] [--waits 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from llama_cpp import Llama
+
+from s1app.backends.llamacpp import LlamaCppBackend
+from s1app.budget import BudgetConfig
+from s1app.events import RunStarted, ThinkingEnded
+from s1app.loading import prepare
+from s1app.loops import LoopSettings
+from s1app.registry import locate_weights, resolve_model
+from s1app.session import Session
+
+CONTEXT = 8192
+
+
+def fresh_model():
+    entry = resolve_model(None)
+    return prepare(LlamaCppBackend(locate_weights(entry), name=entry.name, context_length=CONTEXT, max_contexts=1), entry)
+
+
+def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, int]:
+    """Seconds from run start to the end of thinking, thinking tokens, of which forced."""
+    model = fresh_model()
+    session = Session(model)
+    prompt = session.prompt_ids(question)
+    started = ended = 0.0
+    for event in model.engine.run(prompt, config, question=question):
+        if isinstance(event, RunStarted):
+            started = time.perf_counter()
+        elif isinstance(event, ThinkingEnded):
+            ended = time.perf_counter()
+            tokens = event.position_tokens
+        elif type(event).__name__ == "RunFinished":
+            forced = event.stats.thinking_tokens_forced
+    model.backend.close()
+    return ended - started, tokens, forced
+
+
+def raw_generation(prompt: list[int], count: int) -> float:
+    """Seconds for llama-cpp-python's own generate loop to produce ``count`` tokens (greedy)."""
+    llama = Llama(model_path=locate_weights(resolve_model(None)), n_ctx=CONTEXT, n_threads=os.cpu_count(), verbose=False)
+    started = time.perf_counter()
+    produced = 0
+    for _ in llama.generate(prompt, temp=0.0, top_k=40, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+        produced += 1
+        if produced == count:
+            break
+    elapsed = time.perf_counter() - started
+    llama.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--waits", type=int, default=4)
+    parser.add_argument("--tokens", type=int, default=400)
+    args = parser.parse_args()
+    no_loop = LoopSettings(enabled=False)
+    story = "Write a long story about a dragon."
+    math = "What is 2+3?"
+    prompt_model = fresh_model()
+    story_prompt = Session(prompt_model).prompt_ids(story)
+    math_prompt = Session(prompt_model).prompt_ids(math)
+    prompt_model.backend.close()
+
+    stream_ratios, wait_ratios = [], []
+    for repeat in range(args.repeats):
+        seconds, tokens, _ = engine_thinking(story, BudgetConfig(max_thinking_tokens=args.tokens, loop=no_loop, max_answer_tokens=1))
+        raw = raw_generation(story_prompt, tokens)
+        stream_ratios.append((tokens / seconds) / (tokens / raw))
+        print(f"(a) run {repeat + 1}: engine {tokens / seconds:.1f} tok/s, raw loop {tokens / raw:.1f} tok/s over {tokens} tokens")
+
+        seconds, tokens, forced = engine_thinking(
+            math, BudgetConfig(max_thinking_tokens=args.tokens, num_waits=args.waits, loop=no_loop, max_answer_tokens=1)
+        )
+        raw = raw_generation(math_prompt, tokens)
+        wait_ratios.append(seconds / raw)
+        print(f"(b) run {repeat + 1}: {forced} forced Waits, {tokens} thinking tokens in {seconds:.2f} s; "
+              f"uninterrupted {tokens} tokens in {raw:.2f} s")
+
+    print()
+    print(f"(a) engine stream tok/s / raw Llama.generate tok/s: median {statistics.median(stream_ratios):.3f} "
+          f"(runs {', '.join(f'{r:.3f}' for r in stream_ratios)}); goal >= 0.95")
+    print(f"(b) thinking time with {args.waits} forced Waits / uninterrupted generation of the same length: "
+          f"median {statistics.median(wait_ratios):.3f} (runs {', '.join(f'{r:.3f}' for r in wait_ratios)}); goal <= 1.05")
+
+
+if __name__ == "__main__":
+    main()

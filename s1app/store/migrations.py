@@ -1,0 +1,131 @@
+"""The schema, grown by named migration functions applied in order (the simonw/llm pattern).
+
+Each function runs once per database; its name is then recorded in ``_s1app_migrations``.
+Never edit or reorder a released migration: add ``m003_...`` instead. A database holding a
+migration name this code does not know was written by a newer s1app (see ``unknown_migrations``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+MIGRATIONS_TABLE = "_s1app_migrations"
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(function: Migration) -> Migration:
+    MIGRATIONS.append(function)
+    return function
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["conversations"].create(
+        {"id": str, "title": str, "source": str, "created_at": str},
+        pk="id",
+        not_null={"created_at"},
+    )
+    db["runs"].create(
+        {
+            "id": str,
+            "conversation_id": str,
+            "turn": int,
+            "question": str,
+            "model": str,
+            "backend": str,
+            "format": str,
+            "settings": str,  # JSON: every resolved BudgetConfig field
+            "prompt_tokens": int,
+            "thinking": str,
+            "answer": str,
+            "segments": str,  # JSON: the text in order with forced flags, for exact re-rendering
+            "thinking_tokens": int,
+            "thinking_tokens_sampled": int,
+            "thinking_tokens_forced": int,
+            "forced_tokens": int,
+            "waits_inserted": int,
+            "answer_tokens": int,
+            "answer_tokens_sampled": int,
+            "thinking_end_reason": str,
+            "stop_reason": str,
+            "time_to_first_token_s": float,
+            "tokens_per_s": float,
+            "wall_s": float,
+            "started_at": str,
+            "finished_at": str,
+            "updated_at": str,  # the writer's heartbeat: set on every write
+            "status": str,
+            "error": str,
+            "warnings": str,  # JSON list
+            "writer_pid": int,  # who writes a running row, to tell a live writer from a dead one
+            "writer_host": str,
+        },
+        pk="id",
+        not_null={"question", "status", "started_at"},
+        defaults={"thinking": "", "answer": "", "segments": "[]", "settings": "{}", "warnings": "[]"},
+        foreign_keys=[("conversation_id", "conversations", "id")],
+    )
+    db["runs"].create_index(["started_at"])
+    db["runs"].create_index(["status"])
+    db["runs"].create_index(["conversation_id"])
+    db["interventions"].create(
+        {
+            "run_id": str,
+            "seq": int,
+            "kind": str,
+            "position_tokens": int,
+            "text": str,
+            "section": str,  # where the forced text sits: thinking | delimiter | answer
+            "char_offset": int,  # its first character within that section's text
+        },
+        pk=("run_id", "seq"),
+        not_null={"kind", "text"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+
+
+@migration
+def m002_runs_fts(db: sqlite_utils.Database) -> None:
+    # External-content FTS5 kept in step by triggers, so the text is not stored twice.
+    db["runs"].enable_fts(["question", "thinking", "answer"], create_triggers=True, tokenize="porter")
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[str]:
+    if not db[MIGRATIONS_TABLE].exists():
+        return []
+    return [row["name"] for row in db.query(f"select name from {MIGRATIONS_TABLE} order by rowid")]
+
+
+def unknown_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Migration names in the database that this code does not have: a newer s1app wrote it."""
+    known = {function.__name__ for function in MIGRATIONS}
+    return [name for name in applied_migrations(db) if name not in known]
+
+
+def pending_migrations(db: sqlite_utils.Database) -> list[Migration]:
+    applied = set(applied_migrations(db))
+    return [function for function in MIGRATIONS if function.__name__ not in applied]
+
+
+def migrate(db: sqlite_utils.Database, upto: str | None = None) -> list[str]:
+    """Apply every pending migration in order (or those up to and including ``upto``).
+
+    Run it inside one write transaction (db.open_store does) so that an upgrade is all-or-nothing
+    and two processes opening a new database at once do not both migrate. Returns the names applied.
+    """
+    db[MIGRATIONS_TABLE].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    applied: list[str] = []
+    for function in pending_migrations(db):
+        function(db)
+        db.execute(
+            f"insert into {MIGRATIONS_TABLE} (name, applied_at) values (?, ?)",
+            [function.__name__, datetime.now(UTC).isoformat(timespec="seconds")],
+        )
+        applied.append(function.__name__)
+        if function.__name__ == upto:
+            break
+    return applied

@@ -1,0 +1,102 @@
+"""The `s1app` command as a person runs it: real subprocesses on the embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+S1APP = [sys.executable, "-m", "s1app"]
+
+
+def s1app(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clear_error(result: subprocess.CompletedProcess, *phrases: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    for phrase in phrases:
+        assert phrase in output, output
+
+
+def test_ask_json_prints_the_stable_contract():
+    result = s1app("ask", "What is 2+3?", "--max-thinking", "48", "--waits", "1", "--max-answer", "16", "--json", "--no-log")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert {"question", "settings", "thinking", "answer", "interventions", "stats"} <= set(record)
+    stats = record["stats"]
+    for key in ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens", "stop_reason",
+                "time_to_first_token_s", "tokens_per_s", "wall_s"):
+        assert key in stats
+    assert stats["thinking_tokens"] <= 48
+    assert record["settings"]["max_thinking_tokens"] == 48 and record["settings"]["num_waits"] == 1
+    assert record["question"] == "What is 2+3?" and record["answer"]
+    assert all({"kind", "position_tokens", "text"} <= set(i) for i in record["interventions"])
+
+
+def test_ask_streams_thinking_and_answer_with_a_status_line():
+    result = s1app("ask", "What is 2+3?", "--max-thinking", "24", "--max-answer", "8", "--no-log")
+    assert result.returncode == 0, result.stderr
+    assert "Thinking" in result.stdout and "Answer:" in result.stdout and "[Final Answer:]" in result.stdout
+    assert "thinking 24 tokens" in result.stderr and "tok/s" in result.stderr
+
+
+def test_python_dash_m_and_models_list_the_registry():
+    result = s1app("models")
+    assert result.returncode == 0
+    assert "smollm2-135m" in result.stdout and "s1.1-32b" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, phrases",
+    [
+        (["ask", "   "], ["question is empty"]),
+        (["ask", "Hi", "--max-thinking", "-5"], ["max_thinking_tokens must be at least 0"]),
+        (["ask", "Hi", "--max-thinking", "ten"], ["'ten' is not a valid integer"]),
+        (["ask", "Hi", "--max-thinking", "10", "--min-thinking", "20"], ["above max_thinking_tokens"]),
+        (["ask", "Hi", "--model", "no-such-model"], ["Unknown model 'no-such-model'", "s1app models"]),
+        (["ask", "Hi", "--format", "tags"], ["Unknown reasoning format"]),
+        (["ask", "Hi", "--backend", "tpu"], ["Unknown backend 'tpu'"]),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_no_traceback(args, phrases):
+    assert_clear_error(s1app(*args, "--no-log"), *phrases)
+
+
+def test_a_file_that_is_not_a_gguf_is_refused(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_text("this is not a model")
+    assert_clear_error(s1app("ask", "Hi", "--model", str(fake), "--no-log"), "is not a GGUF model")
+
+
+def test_a_prompt_longer_than_the_context_is_a_clear_error():
+    question = "Why? " * 9000
+    assert_clear_error(s1app("ask", question, "--no-log"), "shorten the question")
+
+
+def test_offline_hub_model_says_what_to_download_and_where(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
+    result = subprocess.run([*S1APP, "ask", "Hi", "--model", "hf:bartowski/simplescaling_s1.1-32B-GGUF/x.gguf", "--no-log"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert_clear_error(result, "offline", "https://huggingface.co/bartowski/simplescaling_s1.1-32B-GGUF/resolve/main/x.gguf", "models")
+
+
+def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly():
+    process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "4000",
+                                "--no-loop-detect", "--json", "--no-log"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # model load and some thinking
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Cancelled" in stderr
+    record = json.loads(stdout)
+    assert record["status"] == "cancelled" and record["stats"]["stop_reason"] == "cancelled"
+    assert record["stats"]["thinking_tokens"] > 0 and record["thinking"]

@@ -1,0 +1,214 @@
+"""The budget-forcing engine on the real embedded model (SmolLM2-135M GGUF, llama.cpp)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from s1app.backends.base import Piece
+from s1app.budget import BudgetConfig, BudgetForcer
+from s1app.events import (
+    AnswerDelta,
+    RunFinished,
+    RunStarted,
+    ThinkingCapped,
+    ThinkingDelta,
+    ThinkingEnded,
+    WaitInserted,
+)
+from s1app.loops import LoopSettings
+from s1app.session import Session
+from s1app.transcript import RunTranscript
+
+QUESTION = "What is 2+3?"
+NO_LOOP_CHECK = LoopSettings(enabled=False)
+
+
+def run(model, config: BudgetConfig, question: str = QUESTION, cancel=None):
+    return list(Session(model).ask(question, config, cancel))
+
+
+def finished(events) -> RunFinished:
+    assert isinstance(events[-1], RunFinished)
+    assert sum(isinstance(e, RunFinished) for e in events) == 1
+    return events[-1]
+
+
+class CountingBackend:
+    """Delegates to the real backend and counts the pieces it streams (the backend's own count)."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self.pieces = 0
+        self.info = backend.info
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def generate(self, *args, **kwargs):
+        for item in self._backend.generate(*args, **kwargs):
+            if isinstance(item, Piece):
+                self.pieces += 1
+            yield item
+
+
+@pytest.mark.parametrize("budget", [0, 1, 16, 64, 256])
+def test_max_budget_caps_thinking_and_an_answer_follows(model, budget):
+    events = run(model, BudgetConfig(max_thinking_tokens=budget, num_waits=3, loop=NO_LOOP_CHECK, max_answer_tokens=32))
+    stats = finished(events).stats
+    assert stats.thinking_tokens <= budget
+    assert sum(e.tokens for e in events if isinstance(e, ThinkingDelta)) == stats.thinking_tokens
+    ended = [e for e in events if isinstance(e, ThinkingEnded)]
+    assert len(ended) == 1
+    assert stats.answer_tokens >= 1 and stats.stop_reason in ("end-of-answer", "answer-limit")
+    answer = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    assert answer.strip()
+    if ended[0].reason == "budget":
+        assert stats.thinking_tokens > budget - 3  # capped at the budget, not earlier (a Wait may not fit)
+        assert any(isinstance(e, ThinkingCapped) for e in events)
+        assert answer.startswith("Final Answer:")
+
+
+@pytest.mark.parametrize("waits", [1, 2, 3])
+def test_k_waits_are_inserted_exactly_k_times_when_the_model_tries_to_stop(model, waits):
+    events = run(model, BudgetConfig(max_thinking_tokens=400, num_waits=waits, loop=NO_LOOP_CHECK, max_answer_tokens=16))
+    stats = finished(events).stats
+    inserted = [e for e in events if isinstance(e, WaitInserted)]
+    assert [e.waits_inserted for e in inserted] == list(range(1, waits + 1))
+    assert stats.waits_inserted == waits
+    assert stats.thinking_tokens <= 400
+    forced = [e for e in events if isinstance(e, ThinkingDelta) and e.forced]
+    assert [e.text for e in forced] == ["Wait"] * waits
+    kinds = [i.kind for i in finished(events).interventions]
+    assert kinds[:waits] == ["wait"] * waits and "wait" not in kinds[waits:]
+
+
+def test_the_ignore_string_is_configurable(model):
+    events = run(model, BudgetConfig(max_thinking_tokens=2000, num_waits=2, ignore_str="Hmm", loop=NO_LOOP_CHECK, max_answer_tokens=8))
+    forced = [e.text for e in events if isinstance(e, ThinkingDelta) and e.forced]
+    assert forced == ["Hmm", "Hmm"]
+
+
+def test_minimum_thinking_is_held_by_extending_with_waits(model):
+    baseline = finished(run(model, BudgetConfig(max_thinking_tokens=2000, loop=NO_LOOP_CHECK, max_answer_tokens=8))).stats
+    minimum = baseline.thinking_tokens + 60
+    stats = finished(run(model, BudgetConfig(max_thinking_tokens=2000, min_thinking_tokens=minimum, loop=NO_LOOP_CHECK, max_answer_tokens=8))).stats
+    assert baseline.waits_inserted == 0 and baseline.thinking_end_reason == "model"
+    assert stats.thinking_tokens >= minimum
+    assert stats.waits_inserted >= 1
+
+
+def test_one_budget_covers_every_round_waits_included(model):
+    events = run(model, BudgetConfig(max_thinking_tokens=100, num_waits=50, loop=NO_LOOP_CHECK, max_answer_tokens=8))
+    stats = finished(events).stats
+    assert stats.thinking_tokens <= 100
+    assert stats.thinking_tokens == stats.thinking_tokens_sampled + stats.thinking_tokens_forced
+    assert stats.thinking_tokens_forced == stats.waits_inserted  # "Wait" is one token in this vocabulary
+
+
+def test_token_accounting_adds_up_across_events_stats_and_backend(model):
+    counting = CountingBackend(model.backend)
+    engine = BudgetForcer(counting, model.format_tokens)
+    prompt = Session(model).prompt_ids(QUESTION)
+    events = list(engine.run(prompt, BudgetConfig(max_thinking_tokens=120, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=24)))
+    stats = finished(events).stats
+    thinking = [e for e in events if isinstance(e, ThinkingDelta)]
+    answer = [e for e in events if isinstance(e, AnswerDelta)]
+    ended = next(e for e in events if isinstance(e, ThinkingEnded))
+    assert sum(e.tokens for e in thinking) == stats.thinking_tokens
+    assert sum(e.tokens for e in thinking if e.forced) == stats.thinking_tokens_forced
+    assert sum(e.tokens for e in answer) == stats.answer_tokens
+    assert sum(e.tokens for e in answer if not e.forced) == stats.answer_tokens_sampled
+    assert counting.pieces == stats.thinking_tokens_sampled + stats.answer_tokens_sampled
+    forced_answer = sum(e.tokens for e in answer if e.forced)
+    assert stats.forced_tokens == stats.thinking_tokens_forced + ended.delimiter_tokens + forced_answer
+    started = events[0]
+    assert isinstance(started, RunStarted) and started.prompt_tokens == len(prompt) == stats.prompt_tokens
+
+
+def test_greedy_runs_repeat_exactly(model):
+    config = BudgetConfig(max_thinking_tokens=80, num_waits=1, max_answer_tokens=24)
+    first, second = RunTranscript(), RunTranscript()
+    for event in run(model, config):
+        first.add(event)
+    for event in run(model, config):
+        second.add(event)
+    assert first.thinking and (first.thinking, first.answer) == (second.thinking, second.answer)
+
+
+def test_seeded_sampling_repeats_and_other_seeds_differ(model):
+    def texts(seed):
+        transcript = RunTranscript()
+        for event in run(model, BudgetConfig(max_thinking_tokens=60, temperature=1.0, seed=seed, max_answer_tokens=8)):
+            transcript.add(event)
+        return transcript.thinking
+
+    assert texts(11) == texts(11)
+    assert len({texts(11), texts(12), texts(13)}) > 1
+
+
+def test_cancel_ends_the_run_with_what_it_had(model):
+    cancel = threading.Event()
+    events = []
+    for event in Session(model).ask("Write a long story about a dragon.", BudgetConfig(max_thinking_tokens=4000, loop=NO_LOOP_CHECK), cancel):
+        events.append(event)
+        if sum(isinstance(e, ThinkingDelta) for e in events) == 20:
+            cancel.set()
+    stats = finished(events).stats
+    assert stats.stop_reason == "cancelled" and stats.thinking_end_reason == "cancelled"
+    assert 20 <= stats.thinking_tokens <= 21
+    assert not any(isinstance(e, AnswerDelta) for e in events)
+
+
+def test_two_runs_at_once_match_the_same_runs_one_after_another(model):
+    configs = [BudgetConfig(max_thinking_tokens=48, max_answer_tokens=16), BudgetConfig(max_thinking_tokens=96, num_waits=1, max_answer_tokens=16)]
+    questions = ["What is 2+3?", "Name a colour."]
+
+    def texts(events):
+        transcript = RunTranscript()
+        for event in events:
+            transcript.add(event)
+        return transcript.thinking, transcript.answer
+
+    sequential = [texts(run(model, c, q)) for c, q in zip(configs, questions)]
+    results: list = [None, None]
+
+    def worker(index):
+        results[index] = texts(run(model, configs[index], questions[index]))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert results == sequential
+
+
+def test_streamed_text_equals_the_detokenized_tokens_multibyte_included(model):
+    backend = model.backend
+    prompt = backend.tokenize("<|im_start|>user\nWrite the word 'café', a Chinese greeting 你好世界 and the emoji 🙂 ten times.<|im_end|>\n<|im_start|>assistant\n", prompt=True)
+    from s1app.backends.base import Sampling
+
+    pieces = [p for p in backend.generate(prompt, max_tokens=120, stop_token_ids=(), sampling=Sampling()) if isinstance(p, Piece)]
+    text = "".join(p.text for p in pieces)
+    assert text == backend.detokenize([p.token_id for p in pieces])
+    assert any(ord(ch) > 0x2000 for ch in text)  # the model did produce multi-byte characters
+    assert "\ufffd" not in text
+
+
+def test_budget_above_the_context_is_clipped_with_a_warning(model):
+    from s1app.events import BudgetClipped
+
+    events = run(model, BudgetConfig(max_thinking_tokens=100_000, max_answer_tokens=8, loop=NO_LOOP_CHECK, num_waits=0))
+    clipped = [e for e in events if isinstance(e, BudgetClipped)]
+    assert len(clipped) == 1 and clipped[0].effective_thinking_tokens < model.backend.info.context_length
+    assert finished(events).stats.thinking_tokens <= clipped[0].effective_thinking_tokens
+
+
+def test_loop_detection_ends_thinking_and_moves_to_the_answer(model):
+    events = run(model, BudgetConfig(max_thinking_tokens=1500, num_waits=6, max_answer_tokens=8))
+    stats = finished(events).stats
+    assert stats.thinking_end_reason == "loop"
+    assert "loop-break" in [i.kind for i in finished(events).interventions]
+    assert stats.answer_tokens >= 1
