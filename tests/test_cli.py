@@ -59,7 +59,7 @@ def test_python_dash_m_and_models_list_the_registry():
     [
         (["ask", "   "], ["question is empty"]),
         (["ask", "Hi", "--max-thinking", "-5"], ["max_thinking_tokens must be at least 0"]),
-        (["ask", "Hi", "--max-thinking", "ten"], ["'ten' is not a valid integer"]),
+        (["ask", "Hi", "--max-thinking", "ten"], ["Invalid value for '--max-thinking'"]),
         (["ask", "Hi", "--max-thinking", "10", "--min-thinking", "20"], ["above max_thinking_tokens"]),
         (["ask", "Hi", "--model", "no-such-model"], ["Unknown model 'no-such-model'", "s1app models"]),
         (["ask", "Hi", "--format", "tags"], ["Unknown reasoning format"]),

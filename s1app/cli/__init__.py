@@ -28,7 +28,7 @@ def main() -> None:
     try:
         app()
     except S1AppError as failure:
-        Console(stderr=True).print(f"[bold red]Error:[/] {failure}", highlight=False)
+        Console(stderr=True).print(f"[bold red]Error:[/] {failure}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         Console(stderr=True).print("Interrupted.")
