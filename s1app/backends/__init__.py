@@ -16,6 +16,11 @@ class BackendOptions:
     base_url: str | None = None
     api_key: str | None = None
     timeout_s: float = 60.0
+    # vLLM in-process only (None: vLLM's own default, or the CPU set-up on a machine without CUDA).
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    dtype: str | None = None
+    enforce_eager: bool | None = None
 
 
 def create_backend(kind: str, weights: str, model_name: str, options: BackendOptions) -> Backend:

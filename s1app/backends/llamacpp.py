@@ -9,7 +9,9 @@ Concurrency: a small pool of llama.cpp contexts over one model file (mmap-ed, so
 pages are shared). A call leases the idle context whose cached tokens share the longest prefix
 with its prompt, so a run's rounds (a Wait continuation, the answer) land where their prefix is
 already in the KV cache, and two runs at once (compare view, two users) each get a context. More
-calls than contexts wait for one to free up.
+calls than contexts wait for one to free up. The CPU threads are shared out between the contexts
+decoding at that moment: llama.cpp's threads spin at every step, and two contexts with a thread
+per core each make every step wait for a descheduled thread (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+import llama_cpp
 import numpy as np
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
+from s1app.backends.local_tokenizer import GgufVocab
 from s1app.errors import BackendError, ModelFormatError
 
 GGUF_MAGIC = b"GGUF"
@@ -65,16 +69,18 @@ class LlamaCppBackend:
         self._lock = threading.Condition()
         self._idle: list = []
         self._created = 0
+        self._decoding = 0  # contexts generating right now; they share self._threads between them
+        self._threads = self._settings["n_threads"]
         first = self._new_context()
         self._created = 1
         self._idle.append(first)
-        self._vocab = first._model
+        self._vocab = first._model  # the hot path decodes one token at a time straight from it
+        self.vocab = GgufVocab(first._model, f"llama.cpp vocab of {Path(model_path).name}")
         self.info = BackendInfo(
             name="llamacpp",
             model=name or Path(model_path).name,
             context_length=first.n_ctx(),
         )
-        self._metadata = dict(first.metadata)
 
     # -- contexts -------------------------------------------------------------------------
 
@@ -91,6 +97,7 @@ class LlamaCppBackend:
         with self._lock:
             while not self._idle and self._created >= self._max_contexts:
                 self._lock.wait()
+            self._decoding += 1
             if self._idle:
                 best = max(self._idle, key=lambda llama: _shared_prefix(llama, prompt_ids))
                 self._idle.remove(best)
@@ -101,36 +108,29 @@ class LlamaCppBackend:
         except BaseException:
             with self._lock:
                 self._created -= 1
+                self._decoding -= 1
                 self._lock.notify()
             raise
 
     def _release(self, llama) -> None:
         with self._lock:
+            self._decoding -= 1
             self._idle.append(llama)
             self._lock.notify()
 
     # -- the protocol ---------------------------------------------------------------------
 
     def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
-        add_bos = prompt and self._vocab.add_bos_token()
-        ids = self._vocab.tokenize(text.encode("utf-8"), add_bos, True)
-        bos = self._vocab.token_bos()
-        if add_bos and len(ids) > 1 and ids[0] == bos and ids[1] == bos:
-            ids = ids[1:]
-        return ids
+        return self.vocab.tokenize(text, prompt=prompt)
 
     def detokenize(self, token_ids: list[int]) -> str:
-        return self._vocab.detokenize(list(token_ids), special=True).decode("utf-8", errors="replace")
+        return self.vocab.detokenize(token_ids)
 
     def chat_template(self) -> str | None:
-        return self._metadata.get("tokenizer.chat_template")
+        return self.vocab.chat_template()
 
     def special_tokens(self) -> dict[str, int]:
-        tokens = {"eos": self._vocab.token_eos(), "bos": self._vocab.token_bos(), "eot": self._vocab.token_eot()}
-        return {name: token for name, token in tokens.items() if token is not None and token >= 0}
-
-    def token_text(self, token_id: int) -> str:
-        return self.detokenize([token_id])
+        return self.vocab.special_tokens()
 
     def generate(
         self,
@@ -169,8 +169,10 @@ class LlamaCppBackend:
             repeat_penalty=1.0,
         )
         produced = 0
+        threads = self._share_threads(llama, 0)
         try:
             for token in tokens:
+                threads = self._share_threads(llama, threads)
                 if cancel is not None and cancel.is_set():
                     yield Finish("cancelled")
                     return
@@ -186,6 +188,13 @@ class LlamaCppBackend:
             raise BackendError(f"llama.cpp failed while generating: {failure}") from failure
         finally:
             tokens.close()
+
+    def _share_threads(self, llama, current: int) -> int:
+        """Give this context its share of the CPU threads; called from its own thread between steps."""
+        share = max(1, self._threads // max(1, self._decoding))
+        if share != current:
+            llama_cpp.llama_set_n_threads(llama._ctx.ctx, share, share)
+        return share
 
     def close(self) -> None:
         with self._lock:

@@ -14,6 +14,8 @@ from s1app.cli.options import (
     ApiKeyOption,
     BackendOption,
     BaseUrlOption,
+    DtypeOption,
+    GpuMemoryOption,
     DbOption,
     FormatOption,
     IgnoreStrOption,
@@ -24,6 +26,8 @@ from s1app.cli.options import (
     ModelOption,
     NoLogOption,
     SeedOption,
+    TensorParallelOption,
+    TimeoutOption,
     TemperatureOption,
     TopPOption,
     WaitsOption,
@@ -54,6 +58,10 @@ def ask(
     loop_detect: LoopDetectOption = True,
     base_url: BaseUrlOption = None,
     api_key: ApiKeyOption = None,
+    timeout: TimeoutOption = 60.0,
+    tensor_parallel_size: TensorParallelOption = 1,
+    gpu_memory_utilization: GpuMemoryOption = 0.9,
+    dtype: DtypeOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the finished run as one JSON object.")] = False,
     no_log: NoLogOption = False,
     db: DbOption = None,
@@ -61,7 +69,7 @@ def ask(
     """Ask one question and watch the model think under the budget."""
     question = validate_question(question)
     config = budget_config(max_thinking, min_thinking, waits, ignore_str, max_answer, temperature, top_p, seed, loop_detect)
-    loaded = load_model(model, backend=backend, format=format, options=backend_options(base_url, api_key))
+    loaded = load_model(model, backend=backend, format=format, options=backend_options(base_url, api_key, timeout, tensor_parallel_size, gpu_memory_utilization, dtype))
     session = Session(loaded)
     cancel = threading.Event()
     view = None if json_output else TerminalView()

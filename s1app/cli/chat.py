@@ -11,6 +11,8 @@ from s1app.cli.options import (
     ApiKeyOption,
     BackendOption,
     BaseUrlOption,
+    DtypeOption,
+    GpuMemoryOption,
     DbOption,
     FormatOption,
     IgnoreStrOption,
@@ -21,6 +23,8 @@ from s1app.cli.options import (
     ModelOption,
     NoLogOption,
     SeedOption,
+    TensorParallelOption,
+    TimeoutOption,
     TemperatureOption,
     TopPOption,
     WaitsOption,
@@ -49,12 +53,16 @@ def chat(
     loop_detect: LoopDetectOption = True,
     base_url: BaseUrlOption = None,
     api_key: ApiKeyOption = None,
+    timeout: TimeoutOption = 60.0,
+    tensor_parallel_size: TensorParallelOption = 1,
+    gpu_memory_utilization: GpuMemoryOption = 0.9,
+    dtype: DtypeOption = None,
     no_log: NoLogOption = False,
     db: DbOption = None,
 ) -> None:
     """Chat in the terminal; Ctrl-C stops the current answer, Ctrl-D (or /quit) leaves."""
     config = budget_config(max_thinking, min_thinking, waits, ignore_str, max_answer, temperature, top_p, seed, loop_detect)
-    loaded = load_model(model, backend=backend, format=format, options=backend_options(base_url, api_key))
+    loaded = load_model(model, backend=backend, format=format, options=backend_options(base_url, api_key, timeout, tensor_parallel_size, gpu_memory_utilization, dtype))
     session = Session(loaded)
     console = Console(highlight=False)
     log = open_log(db, no_log)

