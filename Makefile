@@ -17,7 +17,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 .PHONY: run test setup setup-test setup-vllm system-test-deps bench clean
 
 run: $(VENV)/.installed
-	$(PY) -m s1app chat
+	$(PY) app.py
 
 test: $(VENV)/.installed-test $(VLLM_VENV)/.installed system-test-deps
 	$(PY) -m pytest

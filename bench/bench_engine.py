@@ -3,7 +3,9 @@
 (a) engine stream tok/s / raw ``Llama.generate`` loop tok/s, same model, prompt and token count
     (goal >= 0.95);
 (b) time of thinking with K forced Waits / time of one uninterrupted generation of the same total
-    token count (goal <= 1.05: each continuation reuses the KV cache of the shared prefix).
+    token count (goal <= 1.05: each continuation reuses the KV cache of the shared prefix);
+(c) total tok/s of two runs at once on one backend (compare view, two users) / tok/s of one run
+    alone: about 1.0, since both advance in turn on the one decode thread.
 
 Each measurement runs on a fresh llama.cpp context, alternating engine and raw, ``--repeats``
 times; medians are reported.
@@ -16,11 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
+from collections.abc import Iterator
 
 from llama_cpp import Llama
 
-from s1app.backends.llamacpp import LlamaCppBackend
+from s1app.backends.llamacpp import LlamaCppBackend, decode_thread
 from s1app.budget import BudgetConfig
 from s1app.events import RunStarted, ThinkingEnded
 from s1app.loading import prepare
@@ -31,9 +35,10 @@ from s1app.session import Session
 CONTEXT = 8192
 
 
-def fresh_model():
+def fresh_model(contexts: int = 1):
     entry = resolve_model(None)
-    return prepare(LlamaCppBackend(locate_weights(entry), name=entry.name, context_length=CONTEXT, max_contexts=1), entry)
+    backend = LlamaCppBackend(locate_weights(entry), name=entry.name, context_length=CONTEXT, max_contexts=contexts)
+    return prepare(backend, entry)
 
 
 def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, int]:
@@ -55,17 +60,51 @@ def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, in
 
 
 def raw_generation(prompt: list[int], count: int) -> float:
-    """Seconds for llama-cpp-python's own generate loop to produce ``count`` tokens (greedy)."""
-    llama = Llama(model_path=locate_weights(resolve_model(None)), n_ctx=CONTEXT, n_threads=os.cpu_count(), verbose=False)
+    """Seconds for llama-cpp-python's own generate loop to produce ``count`` tokens (greedy).
+
+    It runs on the same decode thread as the engine (see s1app/backends/llamacpp.py for why a
+    thread matters), so the two are compared on equal terms.
+    """
+
+    def timed() -> Iterator[float]:
+        llama = Llama(model_path=locate_weights(resolve_model(None)), n_ctx=CONTEXT, n_threads=os.cpu_count(), verbose=False)
+        started = time.perf_counter()
+        produced = 0
+        for _ in llama.generate(prompt, temp=0.0, top_k=40, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+            produced += 1
+            if produced == count:
+                break
+        yield time.perf_counter() - started
+        llama.close()
+
+    return list(decode_thread().stream(timed))[0]
+
+
+def concurrent_throughput(question: str, tokens: int) -> tuple[float, float]:
+    """tok/s of one run alone, and total tok/s of two identical runs at once, on one backend."""
+    model = fresh_model(contexts=2)
+    config = BudgetConfig(max_thinking_tokens=tokens, loop=LoopSettings(enabled=False), max_answer_tokens=1)
+
+    def one_run() -> int:
+        events = list(Session(model).ask(question, config))
+        return events[-1].stats.thinking_tokens_sampled
+
+    def two_at_once() -> float:
+        counts: list[int] = []
+        threads = [threading.Thread(target=lambda: counts.append(one_run())) for _ in range(2)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+    two_at_once()  # warm-up: both contexts exist and hold the prompt
+    together = two_at_once()
     started = time.perf_counter()
-    produced = 0
-    for _ in llama.generate(prompt, temp=0.0, top_k=40, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
-        produced += 1
-        if produced == count:
-            break
-    elapsed = time.perf_counter() - started
-    llama.close()
-    return elapsed
+    alone = one_run() / (time.perf_counter() - started)
+    model.backend.close()
+    return alone, together
 
 
 def main() -> None:
@@ -97,11 +136,15 @@ def main() -> None:
         print(f"(b) run {repeat + 1}: {forced} forced Waits, {tokens} thinking tokens in {seconds:.2f} s; "
               f"uninterrupted {tokens} tokens in {raw:.2f} s")
 
+    alone, together = concurrent_throughput(story, args.tokens // 2)
+    print(f"(c) one run alone {alone:.1f} tok/s; two runs at once {together:.1f} tok/s in total")
+
     print()
     print(f"(a) engine stream tok/s / raw Llama.generate tok/s: median {statistics.median(stream_ratios):.3f} "
           f"(runs {', '.join(f'{r:.3f}' for r in stream_ratios)}); goal >= 0.95")
-    print(f"(b) thinking time with {args.waits} forced Waits / uninterrupted generation of the same length: "
+    print(f"(b) thinking time with forced Waits (up to {args.waits}) / uninterrupted generation of the same length: "
           f"median {statistics.median(wait_ratios):.3f} (runs {', '.join(f'{r:.3f}' for r in wait_ratios)}); goal <= 1.05")
+    print(f"(c) two runs at once, total tok/s / one run alone tok/s: {together / alone:.3f}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,14 @@ Concurrency: a small pool of llama.cpp contexts over one model file (mmap-ed, so
 pages are shared). A call leases the idle context whose cached tokens share the longest prefix
 with its prompt, so a run's rounds (a Wait continuation, the answer) land where their prefix is
 already in the KV cache, and two runs at once (compare view, two users) each get a context. More
-calls than contexts wait for one to free up. The CPU threads are shared out between the contexts
-decoding at that moment: llama.cpp's threads spin at every step, and two contexts with a thread
-per core each make every step wait for a descheduled thread (measured in docs/benchmarks.md).
+calls than contexts wait for one to free up.
+
+One decode thread for the whole process: llama.cpp here is built with OpenMP, and only the first
+thread that ever decodes in a process does so at full speed (measured on this 2-core machine:
+75 tok/s on that thread, 23 tok/s on any other). So every context decodes on one process-wide
+thread (``decode_thread()``), which advances concurrent runs a token each in turn; ``generate``
+only reads pieces from it, whichever thread the caller is on. Two runs at once then share the
+CPU without oversubscribing it.
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ import os
 import random
 import threading
 from collections.abc import Collection, Iterator
+from functools import lru_cache
 from pathlib import Path
 
-import llama_cpp
 import numpy as np
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.local_tokenizer import GgufVocab
 from s1app.errors import BackendError, ModelFormatError
+from s1app.threaded import InterleavingWorker
 
 GGUF_MAGIC = b"GGUF"
 
@@ -69,8 +75,6 @@ class LlamaCppBackend:
         self._lock = threading.Condition()
         self._idle: list = []
         self._created = 0
-        self._decoding = 0  # contexts generating right now; they share self._threads between them
-        self._threads = self._settings["n_threads"]
         first = self._new_context()
         self._created = 1
         self._idle.append(first)
@@ -97,7 +101,6 @@ class LlamaCppBackend:
         with self._lock:
             while not self._idle and self._created >= self._max_contexts:
                 self._lock.wait()
-            self._decoding += 1
             if self._idle:
                 best = max(self._idle, key=lambda llama: _shared_prefix(llama, prompt_ids))
                 self._idle.remove(best)
@@ -108,13 +111,11 @@ class LlamaCppBackend:
         except BaseException:
             with self._lock:
                 self._created -= 1
-                self._decoding -= 1
                 self._lock.notify()
             raise
 
     def _release(self, llama) -> None:
         with self._lock:
-            self._decoding -= 1
             self._idle.append(llama)
             self._lock.notify()
 
@@ -149,14 +150,16 @@ class LlamaCppBackend:
             yield Finish("context-full")
             return
         llama = self._lease(prompt_ids)
+        stop_ids = frozenset(stop_token_ids)
         try:
-            yield from self._stream(llama, prompt_ids, max_tokens, frozenset(stop_token_ids), sampling, cancel)
+            yield from decode_thread().stream(
+                lambda: self._stream(llama, prompt_ids, max_tokens, stop_ids, sampling, cancel)
+            )
         finally:
             self._release(llama)
 
     def _stream(self, llama, prompt_ids, max_tokens, stop_ids, sampling: Sampling, cancel) -> Iterator[Piece | Finish]:
-        vocab = self._vocab
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        piece_text = IncrementalDetokenizer(self._vocab)
         room = self.info.context_length - len(prompt_ids)
         limit = min(max_tokens, room)
         llama.set_seed(sampling.seed if sampling.seed is not None else random.getrandbits(31))
@@ -169,17 +172,15 @@ class LlamaCppBackend:
             repeat_penalty=1.0,
         )
         produced = 0
-        threads = self._share_threads(llama, 0)
         try:
             for token in tokens:
-                threads = self._share_threads(llama, threads)
                 if cancel is not None and cancel.is_set():
                     yield Finish("cancelled")
                     return
                 if token in stop_ids:
                     yield Finish("stop", token)
                     return
-                yield Piece(token, decoder.decode(vocab.detokenize([token], special=True)))
+                yield Piece(token, piece_text(token))
                 produced += 1
                 if produced >= limit:
                     yield Finish("length" if produced >= max_tokens else "context-full")
@@ -189,18 +190,29 @@ class LlamaCppBackend:
         finally:
             tokens.close()
 
-    def _share_threads(self, llama, current: int) -> int:
-        """Give this context its share of the CPU threads; called from its own thread between steps."""
-        share = max(1, self._threads // max(1, self._decoding))
-        if share != current:
-            llama_cpp.llama_set_n_threads(llama._ctx.ctx, share, share)
-        return share
-
     def close(self) -> None:
         with self._lock:
             for llama in self._idle:
                 llama.close()
             self._idle.clear()
+
+
+class IncrementalDetokenizer:
+    """Text of one token at a time, O(1) per token: each token's bytes once, through a UTF-8
+    decoder that holds a character split across tokens until its last byte arrives."""
+
+    def __init__(self, vocab) -> None:
+        self._vocab = vocab
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def __call__(self, token_id: int) -> str:
+        return self._decoder.decode(self._vocab.detokenize([token_id], special=True))
+
+
+@lru_cache(maxsize=1)
+def decode_thread() -> InterleavingWorker:
+    """The one thread of this process on which llama.cpp decodes (see the module docstring)."""
+    return InterleavingWorker("s1app-llamacpp-decode")
 
 
 def _shared_prefix(llama, prompt_ids: list[int]) -> int:

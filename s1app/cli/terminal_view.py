@@ -45,6 +45,7 @@ class TerminalView:
         self.started = time.perf_counter()
         self.first_token_at: float | None = None
         self.live: Live | None = None
+        self.at_line_start = True  # plain mode: whether the last text written ended a line
         if self.live_mode:
             self.live = Live(self._renderable(), console=self.console, refresh_per_second=8, transient=True)
             self.live.start()
@@ -105,8 +106,10 @@ class TerminalView:
 
     def _write(self, text: str, style: str) -> None:
         if not self.live_mode:
-            self.console.file.write(text)
-            self.console.file.flush()
+            if text:
+                self.console.file.write(text)
+                self.console.file.flush()
+                self.at_line_start = text.endswith("\n")
             return
         *complete, rest = text.split("\n")
         for piece in complete:
@@ -120,13 +123,15 @@ class TerminalView:
             self.console.print(text)
         else:
             self.console.file.write(text.plain + "\n")
+            self.at_line_start = True
 
     def _flush_partial(self) -> None:
         if self.live_mode and self.partial.plain:
             self._line(self.partial)
             self.partial = Text()
-        elif not self.live_mode:
+        elif not self.live_mode and not self.at_line_start:
             self.console.file.write("\n")
+            self.at_line_start = True
 
     def _status(self) -> Text:
         elapsed = time.perf_counter() - self.started

@@ -1,0 +1,1 @@
+"""Evaluation: grading answers against references (more — datasets, methods, plots — comes later)."""

@@ -1,0 +1,71 @@
+"""The Blocks: one tab per view, one queue sized for two users plus a compare."""
+
+from __future__ import annotations
+
+import socket
+
+import gradio as gr
+
+from s1app.ui.chat import ChatTab
+from s1app.ui.compare import CompareTab
+from s1app.ui.context import UIContext
+from s1app.ui.history import HistoryTab
+from s1app.ui.render import CSS
+from s1app.ui.sweep import SweepTab
+
+# Concurrent runs per event listener. The llama.cpp backend holds a pool of 2 contexts, so two
+# runs generate at once (two users, or the two sides of a compare) and later ones wait for a
+# context inside the backend rather than in Gradio's queue.
+CONCURRENCY_PER_LISTENER = 4
+
+THEME = gr.themes.Soft()
+
+
+def build_app(ctx: UIContext) -> gr.Blocks:
+    info = ctx.default_model.backend.info
+    with gr.Blocks(title="s1app: test-time scaling") as demo:
+        gr.Markdown(
+            f"### s1app · budget forcing, live\n"
+            f"Model **{ctx.default_model.name}** ({info.name}, format {ctx.default_model.format_name}, "
+            f"context {info.context_length} tokens). Text the engine forced is "
+            f'<mark class="s1-forced">marked</mark>.'
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                ChatTab(ctx).build()
+            with gr.Tab("Compare", id="compare"):
+                CompareTab(ctx).build()
+            with gr.Tab("Budget sweep", id="sweep"):
+                SweepTab(ctx).build()
+            with gr.Tab("History", id="history") as history_tab:
+                HistoryTab(ctx).build(history_tab)
+
+        def stop_closed_session(request: gr.Request) -> None:
+            ctx.stop_flags.stop_session(request.session_hash)
+
+        demo.unload(stop_closed_session)
+    demo.queue(default_concurrency_limit=CONCURRENCY_PER_LISTENER)
+    return demo
+
+
+def launch(demo: gr.Blocks, *, host: str, port: int | None, auth: tuple[str, str] | None = None,
+           share: bool = False, block: bool = True, quiet: bool = False) -> None:
+    demo.launch(server_name=host, server_port=port, auth=auth, share=share, theme=THEME, css=CSS,
+                prevent_thread_lock=not block, quiet=quiet, footer_links=["api", "settings"])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def serve_in_background(ctx: UIContext, host: str = "127.0.0.1") -> tuple[gr.Blocks, str]:
+    """Build and launch the app on a free port without blocking (tests, benchmarks); returns (demo, url).
+
+    Stop it with ``demo.close()``.
+    """
+    demo = build_app(ctx)
+    port = free_port(host)
+    launch(demo, host=host, port=port, block=False, quiet=True)
+    return demo, f"http://{host}:{port}/"
