@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from s1app.backends.base import Backend, Finish, Sampling
+from s1app.backends.base import Backend, Finish, Piece, Sampling
 from s1app.errors import BackendError, ConfigError, PromptTooLongError
 from s1app.events import (
     AnswerDelta,
@@ -39,7 +39,7 @@ from s1app.events import (
 )
 from s1app.formats import FormatTokens
 from s1app.loops import LoopSettings, RepetitionDetector
-from s1app.stop_text import StopTextMatcher
+from s1app.stop_text import Released, StopTextMatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,13 +239,8 @@ class _Run:
                     if isinstance(item, Finish):
                         finish = item
                         break
-                    self._mark_first_token()
-                    self.context.append(item.token_id)
-                    self.thinking_sampled += 1
-                    released = matcher.feed(item.text)
-                    if released.matched:
-                        del self.context[len(self.context) - released.dropped_tokens:]
-                        self.thinking_sampled -= released.dropped_tokens
+                    released = self._accept(item, matcher)
+                    self.thinking_sampled += 1 - released.dropped_tokens
                     for text in released.texts:
                         yield ThinkingDelta(text, 1)
                     shown_end = len(self.context) - matcher.held_tokens
@@ -315,15 +310,9 @@ class _Run:
                 if isinstance(item, Finish):
                     finish = item
                     break
-                self._mark_first_token()
-                self.context.append(item.token_id)
-                self.answer_sampled += 1
-                self.answer_tokens += 1
-                released = matcher.feed(item.text)
-                if released.matched:
-                    del self.context[len(self.context) - released.dropped_tokens:]
-                    self.answer_sampled -= released.dropped_tokens
-                    self.answer_tokens -= released.dropped_tokens
+                released = self._accept(item, matcher)
+                self.answer_sampled += 1 - released.dropped_tokens
+                self.answer_tokens += 1 - released.dropped_tokens
                 for text in released.texts:
                     yield AnswerDelta(text, 1)
                 if released.matched:
@@ -339,6 +328,16 @@ class _Run:
         return "answer-limit"
 
     # -- bookkeeping ----------------------------------------------------------------------
+
+    def _accept(self, piece: Piece, matcher: StopTextMatcher) -> Released:
+        """Add a sampled token to the context; if it completed an end marker, take the marker's
+        tokens back out (they were held back from viewers, so nothing shown is retracted)."""
+        self._mark_first_token()
+        self.context.append(piece.token_id)
+        released = matcher.feed(piece.text)
+        if released.matched:
+            del self.context[len(self.context) - released.dropped_tokens:]
+        return released
 
     def _mark_first_token(self) -> None:
         if self.first_token_at is None:
