@@ -29,12 +29,13 @@ def embedded_gguf() -> str:
 
 
 @contextlib.contextmanager
-def llama_server(gguf: str, *, n_ctx: int = 2048, start_timeout_s: float = 120.0) -> Iterator[tuple[str, subprocess.Popen]]:
+def llama_server(gguf: str, *, n_ctx: int = 2048, n_threads: int = 2,
+                 start_timeout_s: float = 120.0) -> Iterator[tuple[str, subprocess.Popen]]:
     """``python -m llama_cpp.server`` on a free port; yields (base_url, process)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", str(n_ctx), "--n_threads", "2"],
+         "--n_ctx", str(n_ctx), "--n_threads", str(n_threads)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -61,3 +61,14 @@ def test_app_py_starts_on_the_embedded_model_on_loopback(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "smollm2-135m" in output and "WARNING" not in output
+
+
+def test_the_idle_queue_polls_every_10_ms_not_every_1_ms(model):
+    """Gradio 6 polls its queue every 1 ms when idle (~7 % of a core here, taken from llama.cpp).
+    build_app slows that through private attributes: if a Gradio upgrade renames them, this fails."""
+    from s1app.ui.app import PROGRESS_POLL_S, QUEUE_POLL_S, build_app
+    from s1app.ui.context import UIContext
+
+    demo = build_app(UIContext(default_model=model))
+    assert demo._queue.sleep_when_free == QUEUE_POLL_S
+    assert demo._queue.progress_update_sleep_when_free == PROGRESS_POLL_S

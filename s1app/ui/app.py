@@ -18,6 +18,13 @@ from s1app.ui.sweep import SweepTab
 # context inside the backend rather than in Gradio's queue.
 CONCURRENCY_PER_LISTENER = 4
 
+# Gradio's queue looks for new work every 1 ms, and for progress to send every 10 ms, even when
+# idle: measured ~7 % of a core with nothing asked, CPU that on a 2-core machine comes out of
+# llama.cpp's threads (docs/ui.md#performance). A job now starts at most 10 ms later; the app
+# shows no Gradio progress bars.
+QUEUE_POLL_S = 0.01
+PROGRESS_POLL_S = 0.1
+
 THEME = gr.themes.Soft()
 
 
@@ -45,7 +52,17 @@ def build_app(ctx: UIContext) -> gr.Blocks:
 
         demo.unload(stop_closed_session)
     demo.queue(default_concurrency_limit=CONCURRENCY_PER_LISTENER)
+    calm_idle_queue(demo)
     return demo
+
+
+def calm_idle_queue(demo: gr.Blocks) -> None:
+    """Slow Gradio's idle polling (private attributes of gradio 6's Queue; left alone if renamed)."""
+    queue = getattr(demo, "_queue", None)
+    if hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_POLL_S)
+    if hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, PROGRESS_POLL_S)
 
 
 def launch(demo: gr.Blocks, *, host: str, port: int | None, auth: tuple[str, str] | None = None,

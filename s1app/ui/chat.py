@@ -87,7 +87,7 @@ class ChatTab:
                                                             conversation=conversation))
         try:
             yield history + view.messages(), view.status_html(), turns, conversation, ""
-            for batch in pump.batches():
+            for batch in pump.batches(self.ctx.update_interval_s):
                 for _, item in batch:
                     feed(view, item)
                 yield history + view.messages(), view.status_html(), session.turns, conversation, ""

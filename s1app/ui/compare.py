@@ -89,7 +89,7 @@ class CompareTab:
         views = {side.label: side.view for side in sides}
         try:
             yield self._outputs(sides)
-            for batch in pump.batches():
+            for batch in pump.batches(self.ctx.update_interval_s):
                 for label, item in batch:
                     feed(views[label], item)
                 yield self._outputs(sides)

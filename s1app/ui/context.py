@@ -18,6 +18,7 @@ from s1app.events import Event
 from s1app.loading import LoadedModel, load_model
 from s1app.loops import LoopSettings
 from s1app.registry import load_registry
+from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class UIContext:
     log_runs: bool = True
     """Record every UI run in the store (False with --no-log)."""
     stop_flags: StopFlags = field(default_factory=StopFlags)
+    update_interval_s: float = DEFAULT_INTERVAL_S
+    """How often a streaming handler sends the browser what arrived (see EventPump.batches)."""
     extra_models: dict[str, LoadedModel] = field(default_factory=dict)
     """Models reachable by name without the registry (tests inject a fault-injecting backend here)."""
 

@@ -114,7 +114,7 @@ class SweepTab:
                     s.ask(question, c, cancel=flag)))
                 label = (f"run {index}/{len(configs)} · max thinking {config.max_thinking_tokens} · "
                          f"Waits {config.num_waits}")
-                for batch in pump.batches():
+                for batch in pump.batches(self.ctx.update_interval_s):
                     for _, item in batch:
                         feed(view, item)
                     yield rows, gr.skip(), _progress_html(label, view)
