@@ -1,5 +1,5 @@
-"""What the remote-engine backends (vLLM in-process, OpenAI-compatible servers) share: fitting a
-call into the context, and turning an engine's delta (several token ids, one text) into Pieces."""
+"""What the backends share: fitting a call into the context and naming why it ended (all three),
+and turning an engine's delta (several token ids, one text) into Pieces (vLLM, OpenAI servers)."""
 
 from __future__ import annotations
 

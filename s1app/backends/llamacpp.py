@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
+from s1app.backends.deltas import call_limit, length_finish
 from s1app.backends.local_tokenizer import GgufVocab
 from s1app.errors import BackendError, ModelFormatError
 from s1app.threaded import InterleavingWorker
@@ -142,26 +143,22 @@ class LlamaCppBackend:
         sampling: Sampling,
         cancel: threading.Event | None = None,
     ) -> Iterator[Piece | Finish]:
-        if max_tokens <= 0:
-            yield Finish("length")
-            return
-        n_ctx = self.info.context_length
-        if len(prompt_ids) >= n_ctx:
-            yield Finish("context-full")
+        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
+        if isinstance(limit, Finish):
+            yield limit
             return
         llama = self._lease(prompt_ids)
         stop_ids = frozenset(stop_token_ids)
         try:
             yield from decode_thread().stream(
-                lambda: self._stream(llama, prompt_ids, max_tokens, stop_ids, sampling, cancel)
+                lambda: self._stream(llama, prompt_ids, limit, max_tokens, stop_ids, sampling, cancel)
             )
         finally:
             self._release(llama)
 
-    def _stream(self, llama, prompt_ids, max_tokens, stop_ids, sampling: Sampling, cancel) -> Iterator[Piece | Finish]:
+    def _stream(self, llama, prompt_ids, limit, max_tokens, stop_ids, sampling: Sampling,
+                cancel) -> Iterator[Piece | Finish]:
         piece_text = IncrementalDetokenizer(self._vocab)
-        room = self.info.context_length - len(prompt_ids)
-        limit = min(max_tokens, room)
         llama.set_seed(sampling.seed if sampling.seed is not None else random.getrandbits(31))
         tokens = llama.generate(
             prompt_ids,
@@ -183,7 +180,7 @@ class LlamaCppBackend:
                 yield Piece(token, piece_text(token))
                 produced += 1
                 if produced >= limit:
-                    yield Finish("length" if produced >= max_tokens else "context-full")
+                    yield length_finish(produced, max_tokens)
                     return
         except (RuntimeError, OSError) as failure:
             raise BackendError(f"llama.cpp failed while generating: {failure}") from failure
