@@ -139,7 +139,7 @@ class ChatTab:
                 backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
                 with gr.Accordion("More", open=False, elem_id="chat-more"):
                     min_thinking = gr.Number(0, label="Min thinking tokens")
-                    max_answer = gr.Number(256, label="Max answer tokens")
+                    max_answer = gr.Number(256, label="Max answer tokens", elem_id="chat-max-answer")
                     loop_detect = gr.Checkbox(True, label="Loop detection (end thinking when it repeats itself)",
                                               elem_id="chat-loop-detect")
 
