@@ -125,3 +125,21 @@ def test_two_runs_streaming_at_once_in_one_process_share_a_store(tmp_path):
         assert failures == []
         runs = list_runs(store, limit=100)
         assert len(runs) == 50 and {run["status"] for run in runs} == {"finished"}
+
+
+def test_opening_a_new_log_while_another_process_is_still_creating_it_waits_instead_of_failing(tmp_path):
+    """`pragma journal_mode=wal` answers "database is locked" at once, ignoring the busy timeout,
+    while another connection holds a write lock on a file not yet in WAL mode (the moment another
+    process is creating the log). This made the two-writer test above fail once in CI."""
+    db = tmp_path / "new.db"
+    creator = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")  # a write lock on a file still in rollback-journal mode
+    release = threading.Timer(0.5, lambda: creator.execute("COMMIT"))
+    release.start()
+    try:
+        with open_store(db) as store:
+            assert store.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+            assert list_runs(store) == []
+    finally:
+        release.join()
+        creator.close()

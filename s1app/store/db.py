@@ -12,6 +12,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from s1app.store.migrations import MIGRATIONS, migrate, pending_migrations, unkn
 
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's transaction (ours last milliseconds)."""
+WAL_RETRY_PAUSE_S = 0.05
 
 
 def default_db_path() -> Path:
@@ -215,11 +217,26 @@ def _configure(store: Store) -> None:
     try:
         # WAL: readers never block the writer, and a killed process loses at most its open
         # transaction. synchronous=NORMAL is still safe against process crashes in WAL mode.
-        store.conn.execute("pragma journal_mode=wal")
+        _switch_to_wal(store.conn)
         store.conn.execute("pragma synchronous=normal")
         store.conn.execute("pragma foreign_keys=on")
     except sqlite3.Error as failure:
         raise store_error(failure, store.path) from failure
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``pragma journal_mode=wal``, retried while another process holds the new file: SQLite
+    answers "database is locked" at once here, without waiting out the busy timeout (seen when two
+    processes create one database at the same moment)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("pragma journal_mode=wal")
+            return
+        except sqlite3.OperationalError as failure:
+            if "locked" not in str(failure) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_PAUSE_S)
 
 
 def _migrate(store: Store) -> None:
