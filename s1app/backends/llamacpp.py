@@ -33,7 +33,7 @@ import numpy as np
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.deltas import call_limit, length_finish
-from s1app.backends.local_tokenizer import GgufVocab
+from s1app.backends.local_tokenizer import GgufVocab, TokenizerSide
 from s1app.errors import BackendError, ModelFormatError
 from s1app.threaded import InterleavingWorker
 
@@ -54,7 +54,7 @@ def check_gguf(path: str) -> None:
         )
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(TokenizerSide):
     def __init__(
         self,
         model_path: str,
@@ -80,7 +80,7 @@ class LlamaCppBackend:
         self._created = 1
         self._idle.append(first)
         self._vocab = first._model  # the hot path decodes one token at a time straight from it
-        self.vocab = GgufVocab(first._model, f"llama.cpp vocab of {Path(model_path).name}")
+        super().__init__(GgufVocab(first._model, f"llama.cpp vocab of {Path(model_path).name}"))
         self.info = BackendInfo(
             name="llamacpp",
             model=name or Path(model_path).name,
@@ -121,18 +121,6 @@ class LlamaCppBackend:
             self._lock.notify()
 
     # -- the protocol ---------------------------------------------------------------------
-
-    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
-        return self.vocab.tokenize(text, prompt=prompt)
-
-    def detokenize(self, token_ids: list[int]) -> str:
-        return self.vocab.detokenize(token_ids)
-
-    def chat_template(self) -> str | None:
-        return self.vocab.chat_template()
-
-    def special_tokens(self) -> dict[str, int]:
-        return self.vocab.special_tokens()
 
     def generate(
         self,

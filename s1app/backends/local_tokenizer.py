@@ -1,4 +1,4 @@
-"""A model's tokenizer on the client side, for backends whose engine lives elsewhere (a server).
+"""A model's tokenizer on this machine: the text half of every backend (TokenizerSide).
 
 Two sources, chosen by what the weights are:
 - a GGUF file: llama.cpp with ``vocab_only=True`` (loads the vocabulary and metadata, no weights);
@@ -11,6 +11,7 @@ detokenize (special tokens rendered), the chat template and the named special to
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +27,31 @@ class LocalTokenizer(Protocol):
     def chat_template(self) -> str | None: ...
     def special_tokens(self) -> dict[str, int]: ...
     def adds_bos(self) -> bool: ...
+
+
+class TokenizerSide:
+    """The protocol's text half (tokenize, detokenize, chat_template, special_tokens), answered by
+    the model's local tokenizer. Every backend has one, whatever generates its tokens; calls are
+    serialized because concurrent runs tokenize from their own threads."""
+
+    def __init__(self, tokenizer: LocalTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._tokenizer_lock = threading.Lock()
+        self._specials = tokenizer.special_tokens()
+
+    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
+        with self._tokenizer_lock:
+            return self.tokenizer.tokenize(text, prompt=prompt)
+
+    def detokenize(self, token_ids: list[int]) -> str:
+        with self._tokenizer_lock:
+            return self.tokenizer.detokenize(list(token_ids))
+
+    def chat_template(self) -> str | None:
+        return self.tokenizer.chat_template()
+
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._specials)
 
 
 class GgufVocab:

@@ -39,7 +39,7 @@ import httpx
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.deltas import call_limit, delta_pieces, length_finish
-from s1app.backends.local_tokenizer import GgufVocab, LocalTokenizer, local_tokenizer
+from s1app.backends.local_tokenizer import GgufVocab, LocalTokenizer, TokenizerSide, local_tokenizer
 from s1app.errors import BackendError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _dialect(card: dict[str, Any]) -> Dialect:
     return "other"
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(TokenizerSide):
     def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
         self.base_url = (options.base_url or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.endswith("/v1"):
@@ -75,11 +75,9 @@ class OpenAICompatBackend:
         card = self._pick_served_model(self._served_models(), weights, name)
         self.served_model: str = card["id"]
         self.dialect = _dialect(card)
-        self._tokenizer = self._open_tokenizer(weights)
-        self._tokenizer_lock = threading.Lock()
-        self._specials = self._tokenizer.special_tokens()
+        super().__init__(self._open_tokenizer(weights))
         self._end_of_generation = {self._specials[key] for key in ("eos", "eot") if key in self._specials}
-        context_length = _context_length(card, options.context_length, self._tokenizer)
+        context_length = _context_length(card, options.context_length, self.tokenizer)
         self.info = BackendInfo(
             name="openai",
             model=name or self.served_model,
@@ -170,20 +168,6 @@ class OpenAICompatBackend:
 
     # -- the protocol -----------------------------------------------------------------------
 
-    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
-        with self._tokenizer_lock:
-            return self._tokenizer.tokenize(text, prompt=prompt)
-
-    def detokenize(self, token_ids: list[int]) -> str:
-        with self._tokenizer_lock:
-            return self._tokenizer.detokenize(list(token_ids))
-
-    def chat_template(self) -> str | None:
-        return self._tokenizer.chat_template()
-
-    def special_tokens(self) -> dict[str, int]:
-        return dict(self._specials)
-
     def generate(
         self,
         prompt_ids: list[int],
@@ -264,7 +248,7 @@ class OpenAICompatBackend:
     def _prompt_text(self, prompt_ids: list[int]) -> str:
         """The prompt as text for servers that take only text. They add BOS themselves."""
         ids = list(prompt_ids)
-        if ids and ids[0] == self._specials.get("bos") and self._tokenizer.adds_bos():
+        if ids and ids[0] == self._specials.get("bos") and self.tokenizer.adds_bos():
             ids = ids[1:]
         return self.detokenize(ids)
 

@@ -41,7 +41,7 @@ from vllm.v1.engine.async_llm import AsyncLLM  # noqa: E402
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling  # noqa: E402
 from s1app.backends.deltas import call_limit, delta_pieces, length_finish  # noqa: E402
-from s1app.backends.local_tokenizer import HfTokenizer  # noqa: E402
+from s1app.backends.local_tokenizer import HfTokenizer, TokenizerSide  # noqa: E402
 from s1app.errors import BackendError  # noqa: E402
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ _engine_lock = threading.Lock()
 _live_engine: VllmBackend | None = None
 
 
-class VllmBackend:
+class VllmBackend(TokenizerSide):
     def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
         global _live_engine
         model_dir = _model_folder(weights)
@@ -84,8 +84,7 @@ class VllmBackend:
                 self._stop_loop()
                 raise BackendError(f"vLLM could not load {model_dir}: {failure}") from failure
             _live_engine = self
-        self._tokenizer = HfTokenizer(model_dir)
-        self._specials = self._tokenizer.special_tokens()
+        super().__init__(HfTokenizer(model_dir))
         self.info = BackendInfo(
             name="vllm",
             model=name or Path(model_dir).name,
@@ -96,18 +95,6 @@ class VllmBackend:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     # -- the protocol -----------------------------------------------------------------------
-
-    def tokenize(self, text: str, *, prompt: bool = False) -> list[int]:
-        return self._tokenizer.tokenize(text, prompt=prompt)
-
-    def detokenize(self, token_ids: list[int]) -> str:
-        return self._tokenizer.detokenize(token_ids)
-
-    def chat_template(self) -> str | None:
-        return self._tokenizer.chat_template()
-
-    def special_tokens(self) -> dict[str, int]:
-        return dict(self._specials)
 
     def generate(
         self,
