@@ -27,3 +27,8 @@ class BackendError(S1AppError):
 
 class StoreError(S1AppError):
     """The session store cannot be opened, read or written."""
+
+
+class NativeCrashError(BackendError):
+    """A native library (llama.cpp) crashed in a test run in a child process: the build does not
+    run on this machine, so the app did not load it in-process."""

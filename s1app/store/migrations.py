@@ -94,6 +94,12 @@ def m002_runs_fts(db: sqlite_utils.Database) -> None:
     db["runs"].enable_fts(["question", "thinking", "answer"], create_triggers=True, tokenize="porter")
 
 
+@migration
+def m003_runs_token_ids_sha256(db: sqlite_utils.Database) -> None:
+    """Which tokens a run produced, as a digest: equal digests, equal runs (reproducibility checks)."""
+    db["runs"].add_column("token_ids_sha256", str)
+
+
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []
