@@ -17,6 +17,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="s1app: budget forcing with live thinking, in the browser.")
     parser.add_argument("--model", help="Registry name, path to a GGUF, or hf:OWNER/REPO/FILE (default: the embedded model).")
     parser.add_argument("--backend", choices=["llamacpp", "vllm", "openai"], help="Backend (default: the model's).")
+    parser.add_argument("--base-url", help="OpenAI-compatible server for --backend openai (default: $S1APP_BASE_URL or 127.0.0.1:8000).")
+    parser.add_argument("--gpu-layers", type=int, help="Layers llama.cpp offloads to the GPU (default: all on a GPU build, none on a CPU build).")
+    parser.add_argument("--parallel", type=int, help="Runs llama.cpp decodes together in one batch (default: as fit 4 GiB of KV cache, at most 8).")
     parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1, this machine only).")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--db", help="Session log database path (default: $S1APP_DB or the user data folder).")
@@ -60,13 +63,15 @@ def main(argv: list[str] | None = None) -> None:
     if warning:
         print(warning, file=sys.stderr)
 
+    from s1app.backends import BackendOptions
     from s1app.errors import S1AppError
     from s1app.loading import load_model
     from s1app.ui.app import build_app, launch
     from s1app.ui.context import UIContext
 
+    options = BackendOptions(base_url=args.base_url, gpu_layers=args.gpu_layers, parallel=args.parallel)
     try:
-        model = load_model(args.model, backend=args.backend)
+        model = load_model(args.model, backend=args.backend, options=options)
     except S1AppError as failure:
         raise SystemExit(f"error: {failure}") from None
     store = None
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         store = open_store(args.db)
     except S1AppError as failure:
         print(f"WARNING: session log unavailable ({failure}); runs will not be recorded.", file=sys.stderr)
-    ctx = UIContext(default_model=model, store=store, log_runs=not args.no_log)
+    ctx = UIContext(default_model=model, store=store, log_runs=not args.no_log, backend_options=options)
     print(f"s1app: {model.name} ({model.backend.info.name}, format {model.format_name}) on http://{args.host}:{args.port}")
     launch(build_app(ctx), host=args.host, port=args.port, auth=auth, share=args.share)
 

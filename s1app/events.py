@@ -9,7 +9,7 @@ Concatenating the deltas' text of a section gives that section exactly.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error"]
@@ -103,8 +103,12 @@ class Intervention:
 
     kind: InterventionKind
     position_tokens: int
-    """Thinking tokens before it (answer tokens before it for 'final-answer' is 0)."""
+    """Thinking tokens before it."""
     text: str
+    section: str = ""
+    """Where it sits: "thinking" (a Wait), "delimiter" (a cap or loop-break), "answer" ("Final Answer:")."""
+    char_offset: int = 0
+    """Its first character within that section's text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,3 @@ Event = (
     | RunFinished
 )
 
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict with the event's class name under ``"type"``."""
-    return {"type": type(event).__name__, **asdict(event)}

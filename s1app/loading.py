@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Backend
-from s1app.budget import BudgetForcer
+from s1app.forcing import BudgetForcer
 from s1app.formats import FormatTokens, detect_format, get_format
 from s1app.registry import ModelEntry, locate_weights, resolve_model, with_overrides
 
@@ -58,11 +58,20 @@ def load_model(
     format: str | None = None,
     options: BackendOptions | None = None,
 ) -> LoadedModel:
-    """The model named by ``spec`` (registry name, path, hf: id; None = default), loaded once per process."""
+    """The model named by ``spec`` (registry name, path, hf: id; None = default), loaded once per process.
+
+    ``backend`` and ``format`` override the registry entry's; both are checked before anything loads.
+    """
+    return load_entry(with_overrides(resolve_model(spec, backend=backend), backend=backend, format=format), options)
+
+
+def load_entry(entry: ModelEntry, options: BackendOptions | None = None) -> LoadedModel:
+    """A registry entry's model, loaded once per process (per entry and options)."""
     options = options or BackendOptions()
-    entry = with_overrides(resolve_model(spec, backend=backend), backend=backend, format=format)
     if options.context_length is None and entry.context_length:
         options = replace(options, context_length=entry.context_length)
+    if options.gpu_layers is None and entry.gpu_layers is not None:
+        options = replace(options, gpu_layers=entry.gpu_layers)
     key = (entry, options)
     with _loading_lock:
         if key not in _loaded:

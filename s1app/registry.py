@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from s1app.errors import ConfigError, ModelNotFoundError
+from s1app.formats import FORMAT_NAMES
 
 BACKEND_NAMES = ("llamacpp", "vllm", "openai")
+FORMAT_CHOICES = ("auto", *FORMAT_NAMES)
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
@@ -31,12 +33,14 @@ class ModelEntry:
     backend: str = "llamacpp"
     format: str = "auto"
     context_length: int | None = None
+    gpu_layers: int | None = None
+    """llama.cpp layers offloaded to a GPU (None: all on a GPU build, none on a CPU build)."""
     description: str = ""
     default: bool = False
 
 
 def _entry_from_table(name: str, table: dict) -> ModelEntry:
-    known = {"source", "backend", "format", "context_length", "description", "default"}
+    known = {"source", "backend", "format", "context_length", "gpu_layers", "description", "default"}
     unknown = set(table) - known
     if unknown or "source" not in table:
         raise ConfigError(
@@ -45,6 +49,8 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
         raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
+    if entry.format not in FORMAT_CHOICES:
+        raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(FORMAT_CHOICES)}, not {entry.format!r}.")
     return entry
 
 
@@ -100,8 +106,11 @@ def resolve_model(spec: str | None, registry: dict[str, ModelEntry] | None = Non
 
 
 def with_overrides(entry: ModelEntry, *, backend: str | None = None, format: str | None = None) -> ModelEntry:
+    """The entry with what a person picked instead; unknown names fail here, before any weights load."""
     if backend and backend not in BACKEND_NAMES:
         raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKEND_NAMES)}.")
+    if format and format not in FORMAT_CHOICES:
+        raise ConfigError(f"Unknown reasoning format {format!r}: use one of {', '.join(FORMAT_CHOICES)}.")
     return replace(
         entry,
         backend=backend or entry.backend,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from s1app.budget import BudgetConfig
 from s1app.chat_template import render_chat
 from s1app.errors import ConfigError
-from s1app.events import AnswerDelta, Event, RunFinished, ThinkingDelta
 from s1app.formats import ReasoningFormat
 from s1app.loading import LoadedModel
+from s1app.run_fold import Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +76,9 @@ class Session:
         )
         return model.backend.tokenize(text, prompt=True)
 
-    def ask(self, question: str, config: BudgetConfig, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Stream one run's events; the turn is kept when the run finishes (cancelled too)."""
+    def ask(self, question: str, config: BudgetConfig, cancel: threading.Event | None = None) -> Run:
+        """One run: iterate it for its events live, or ``wait()`` for it whole. The question is
+        checked and the prompt built now; the turn is kept when the run finishes (cancelled too)."""
         question = validate_question(question)
-        prompt_ids = self.prompt_ids(question)
-        thinking: list[str] = []
-        answer: list[str] = []
-        for event in self.model.engine.run(prompt_ids, config, question=question, cancel=cancel):
-            if isinstance(event, ThinkingDelta):
-                thinking.append(event.text)
-            elif isinstance(event, AnswerDelta):
-                answer.append(event.text)
-            elif isinstance(event, RunFinished):
-                self.turns.append(Turn(question, "".join(thinking), "".join(answer)))
-            yield event
+        events = self.model.engine.run(self.prompt_ids(question), config, question=question, cancel=cancel)
+        return Run(events, on_finish=lambda run: self.turns.append(Turn(question, run.thinking, run.answer)))

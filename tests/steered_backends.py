@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from s1app.backends.base import Finish, Piece
-from s1app.budget import BudgetForcer
+from s1app.forcing import BudgetForcer
 
 
 class StopsEveryNTokens:

@@ -8,8 +8,8 @@ import sys
 import threading
 
 import pytest
-
 from llama_server import embedded_gguf, fake_server, free_port, llama_server
+
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Finish, Piece, Sampling
 from s1app.budget import BudgetConfig

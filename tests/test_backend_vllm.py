@@ -6,11 +6,11 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-
 from llama_server import embedded_gguf
+from vllm_runs import vllm_results
+
 from s1app.backends import BackendOptions, create_backend
 from s1app.errors import BackendError
-from vllm_runs import vllm_results
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,8 +15,9 @@ import pytest
 S1APP = [sys.executable, "-m", "s1app"]
 
 
-def s1app(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout)
+def s1app(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 def assert_clear_error(result: subprocess.CompletedProcess, *phrases: str) -> None:
@@ -66,8 +68,13 @@ def test_python_dash_m_and_models_list_the_registry():
         (["ask", "Hi", "--backend", "tpu"], ["Unknown backend 'tpu'"]),
     ],
 )
-def test_bad_input_gets_a_clear_error_and_no_traceback(args, phrases):
-    assert_clear_error(s1app(*args, "--no-log"), *phrases)
+def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(args, phrases, tmp_path):
+    # A registry whose default model file does not exist: loading anything would fail with
+    # "does not exist", so seeing the validation message proves the input was checked first.
+    (tmp_path / "models.toml").write_text('[models.absent]\nsource = "absent.gguf"\ndefault = true\n')
+    result = s1app(*args, "--no-log", env={"S1APP_MODELS_DIR": str(tmp_path)})
+    assert_clear_error(result, *phrases)
+    assert "does not exist" not in result.stderr
 
 
 def test_a_file_that_is_not_a_gguf_is_refused(tmp_path):
@@ -88,11 +95,25 @@ def test_offline_hub_model_says_what_to_download_and_where(tmp_path):
     assert_clear_error(result, "offline", "https://huggingface.co/bartowski/simplescaling_s1.1-32B-GGUF/resolve/main/x.gguf", "models")
 
 
-def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly():
+def thinking_tokens_logged(log) -> int:
+    if not log.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{log}?mode=ro", uri=True) as reader:
+            row = reader.execute("select thinking_tokens from runs").fetchone()
+    except sqlite3.OperationalError:
+        return 0  # still being created
+    return (row[0] or 0) if row else 0
+
+
+def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly(tmp_path):
+    log = tmp_path / "sessions.db"
     process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "4000",
-                                "--no-loop-detect", "--json", "--no-log"],
+                                "--no-loop-detect", "--json", "--db", str(log)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # model load and some thinking
+    deadline = time.monotonic() + 300  # the run is thinking once its log row counts thinking tokens
+    while time.monotonic() < deadline and process.poll() is None and thinking_tokens_logged(log) < 10:
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -100,3 +121,17 @@ def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly():
     record = json.loads(stdout)
     assert record["status"] == "cancelled" and record["stats"]["stop_reason"] == "cancelled"
     assert record["stats"]["thinking_tokens"] > 0 and record["thinking"]
+
+
+def test_a_run_cut_short_by_a_closed_pipe_is_logged_as_interrupted_not_left_running(tmp_path):
+    log = tmp_path / "sessions.db"
+    process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "2000",
+                                "--min-thinking", "2000", "--no-loop-detect", "--db", str(log)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.read(300), "some thinking arrived"
+    process.stdout.close()  # the reader goes away, as `s1app ask ... | head -c 300` does
+    _, stderr = process.communicate(timeout=300)
+    with sqlite3.connect(log) as raw:  # raw: open_store would itself mark a dead writer's run
+        status = raw.execute("select status from runs").fetchone()[0]
+    assert status == "interrupted"
+    assert b"Traceback" not in stderr

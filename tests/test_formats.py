@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from s1app.formats import FORMATS, detect_format, get_format
 from s1app.errors import ConfigError
+from s1app.formats import FORMATS, detect_format, get_format
 from s1app.session import Turn, build_prompt_text
 
 TEMPLATES = Path(__file__).parent / "fixtures" / "templates"

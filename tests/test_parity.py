@@ -7,16 +7,16 @@ only control is compared (docs/reproducibility.md)."""
 from __future__ import annotations
 
 import pytest
-
 from llama_server import embedded_gguf, llama_server
 from parity_cases import CASES, QUESTION, control_problems
+from vllm_runs import vllm_results
+
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Piece
 from s1app.events import RunFinished
 from s1app.loading import prepare
 from s1app.registry import resolve_model
 from s1app.session import Session
-from vllm_runs import vllm_results
 
 
 class RecordingBackend:

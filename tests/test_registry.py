@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -58,3 +57,9 @@ def test_malformed_registry_entries_are_clear_errors(tmp_path, monkeypatch):
 def test_unknown_names_list_what_exists():
     with pytest.raises(ModelNotFoundError, match="smollm2-135m"):
         resolve_model("nope")
+
+
+def test_an_unknown_format_in_models_toml_is_refused_before_any_weights_load(tmp_path):
+    (tmp_path / "models.toml").write_text('[models.x]\nsource = "x.gguf"\nformat = "tags"\n')
+    with pytest.raises(ConfigError, match="format must be one of auto, s1, think-tags, prompted"):
+        load_registry(tmp_path)

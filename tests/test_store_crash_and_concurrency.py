@@ -12,9 +12,10 @@ import threading
 import time
 from pathlib import Path
 
+import sqlite_utils
 from store_support import scripted_run
 
-from s1app.store import RunRecorder, get_run, list_runs, open_store
+from s1app.store import RunRecorder, get_run, list_runs, open_store, text_chunks
 
 S1APP = Path(sys.executable).with_name("s1app")
 TESTS = Path(__file__).parent
@@ -24,15 +25,14 @@ def running_row(db: Path) -> dict | None:
     """The run as another reader sees it right now (None before the database exists)."""
     if not db.exists():
         return None
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
+    reader = sqlite_utils.Database(sqlite3.connect(f"file:{db}?mode=ro", uri=True))
     try:
-        row = conn.execute("select * from runs").fetchone()
-        return dict(row) if row else None
+        row = next(reader.query("select * from runs"), None)
+        return text_chunks.merged(reader, row) if row else None  # its text while it streams: chunks
     except sqlite3.OperationalError:
         return None  # still being created
     finally:
-        conn.close()
+        reader.conn.close()
 
 
 def test_sigkilled_generation_keeps_its_partial_run_and_is_marked_interrupted_on_reopen(tmp_path):

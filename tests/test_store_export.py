@@ -15,7 +15,16 @@ from store_support import scripted_run
 
 from s1app.budget import BudgetConfig
 from s1app.session import Session
-from s1app.store import RunRecorder, count_runs, export_runs, get_run, import_runs, iter_runs, list_runs, open_store
+from s1app.store import (
+    RunRecorder,
+    count_runs,
+    export_runs,
+    get_run,
+    import_runs,
+    iter_runs,
+    list_runs,
+    open_store,
+)
 
 S1APP = Path(sys.executable).with_name("s1app")
 

@@ -13,7 +13,15 @@ from typer.testing import CliRunner
 
 from s1app.cli import app
 from s1app.errors import StoreError
-from s1app.store import RunRecorder, count_runs, export_runs, get_run, import_runs, list_runs, open_store
+from s1app.store import (
+    RunRecorder,
+    count_runs,
+    export_runs,
+    get_run,
+    import_runs,
+    list_runs,
+    open_store,
+)
 
 
 def digest(path) -> str:

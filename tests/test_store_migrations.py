@@ -12,7 +12,12 @@ from store_support import scripted_run
 from s1app.errors import StoreError
 from s1app.store import RunRecorder, get_run, list_runs, open_store
 from s1app.store.db import schema_version
-from s1app.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, migrate
+from s1app.store.migrations import (
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    applied_migrations,
+    migrate,
+)
 
 
 def test_new_database_gets_every_migration_in_order_and_wal(tmp_path):

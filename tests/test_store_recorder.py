@@ -7,14 +7,16 @@ import threading
 from dataclasses import asdict
 
 import pytest
+import sqlite_utils
+from steered_backends import stopping_model
 from store_support import scripted_run
 
 from s1app.budget import BudgetConfig
 from s1app.events import RunFinished, ThinkingDelta, WaitInserted
 from s1app.loops import LoopSettings
+from s1app.run_fold import RunFold
 from s1app.session import Session
-from s1app.store import RunRecorder, get_run, list_runs, open_store
-from s1app.transcript import RunTranscript
+from s1app.store import RunRecorder, get_run, list_runs, open_store, text_chunks
 
 NO_LOOP_CHECK = LoopSettings(enabled=False)
 
@@ -37,10 +39,10 @@ def record_real_run(model, store, config, question="What is 2+3?"):
 
 def test_real_run_with_waits_and_cap_is_stored_exactly_with_forced_text_marked(model, store):
     config = BudgetConfig(max_thinking_tokens=100, num_waits=50, loop=NO_LOOP_CHECK, max_answer_tokens=8)
-    recorder, events = record_real_run(model, store, config)
+    recorder, events = record_real_run(stopping_model(model, every_tokens=10), store, config)  # it tries to stop
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.stats.waits_inserted >= 1
-    transcript = RunTranscript()
+    transcript = RunFold()
     for event in events:
         transcript.add(event)
     expected = transcript.to_json()
@@ -51,7 +53,7 @@ def test_real_run_with_waits_and_cap_is_stored_exactly_with_forced_text_marked(m
         assert record[key] == expected[key], key
     for key, value in asdict(finished.stats).items():
         assert record[key] == value, key
-    assert record["segments"] == [asdict(s) for s in transcript.segments]
+    assert record["segments"] == [s.to_dict() for s in transcript.segments]
     # The interventions are the engine's own, and their offsets point at the forced text.
     assert [(i["kind"], i["position_tokens"], i["text"]) for i in record["interventions"]] == \
         [(i.kind, i.position_tokens, i.text) for i in finished.interventions]
@@ -74,21 +76,21 @@ def test_cancelled_real_run_is_recorded_as_cancelled_with_its_text(model, store)
     for event in session.ask("Tell me a long story about a dragon.",
                              BudgetConfig(max_thinking_tokens=2000, loop=NO_LOOP_CHECK, max_answer_tokens=8), cancel):
         recorder.record(event)
-        if isinstance(event, ThinkingDelta) and recorder.transcript.thinking_tokens >= 8:
+        if isinstance(event, ThinkingDelta) and recorder.fold.thinking_tokens >= 8:
             cancel.set()
     record = get_run(store, recorder.run_id)
     assert record["status"] == "cancelled" and record["stop_reason"] == "cancelled"
-    assert record["thinking"] and record["thinking"] == recorder.transcript.thinking
+    assert record["thinking"] and record["thinking"] == recorder.fold.thinking
 
 
 def fresh_view(store, run_id):
-    """What another process sees right now: a separate connection."""
-    conn = sqlite3.connect(store.path)
-    conn.row_factory = sqlite3.Row
+    """What another process's reader sees right now, on a separate connection: the row, with the
+    text a running run keeps in chunks merged in (as get_run and export do)."""
+    db = sqlite_utils.Database(sqlite3.connect(store.path))
     try:
-        return dict(conn.execute("select * from runs where id = ?", [run_id]).fetchone())
+        return text_chunks.merged(db, next(db.query("select * from runs where id = ?", [run_id])))
     finally:
-        conn.close()
+        db.conn.close()
 
 
 def test_run_is_written_on_start_then_every_flush_interval_and_on_every_intervention(store):

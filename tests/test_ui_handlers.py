@@ -14,20 +14,20 @@ from collections.abc import Collection, Iterator
 
 import pytest
 from gradio_client import Client
+from steered_backends import stopping_model
 
 from s1app.backends.base import Finish, Piece, Sampling
-from s1app.budget import BudgetConfig, BudgetForcer
 from s1app.errors import BackendError
+from s1app.forcing import BudgetForcer
 from s1app.session import Session
 from s1app.store import get_run, list_runs, open_store
 from s1app.ui.app import serve_in_background
 from s1app.ui.context import UIContext, budget_config_from_ui
-from steered_backends import stopping_model
 
 WAIT_QUESTION = "Is 17 prime?"  # greedy SmolLM2 tries to end thinking within ~15 tokens: Waits go in
 LONG_QUESTION = "Write a long story about a dragon who learns to count."
 CHAT_DEFAULTS = dict(model_name="", backend="", ignore_str="Wait", temperature=0, seed=None, min_thinking=0,
-                     max_answer=24)
+                     max_answer=24, gpu_layers=None)
 
 
 class FaultInjectingBackend:

@@ -8,6 +8,7 @@ BatchDecoder; the loop steps every decoder that has work, round robin, and sleep
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -24,8 +25,17 @@ class DecodeLoop:
         self.wake = threading.Condition()
         self._decoders: list[BatchDecoder] = []
         self._tasks: list[Callable[[], None]] = []
+        self._stopping = False
         self._thread = threading.Thread(target=self._serve, daemon=True, name="s1app-llamacpp-decode")
         self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the step in flight and end the thread (at exit: the interpreter must not free a
+        llama.cpp context while this thread is still inside llama_decode with it)."""
+        with self.wake:
+            self._stopping = True
+            self.wake.notify_all()
+        self._thread.join(timeout_s)
 
     def add(self, decoder: BatchDecoder) -> None:
         with self.wake:
@@ -61,8 +71,10 @@ class DecodeLoop:
     def _serve(self) -> None:
         while True:
             with self.wake:
-                while not self._tasks and not any(decoder.has_work() for decoder in self._decoders):
+                while not self._stopping and not self._tasks and not any(d.has_work() for d in self._decoders):
                     self.wake.wait()
+                if self._stopping:
+                    return
                 tasks, self._tasks = self._tasks, []
                 busy = [decoder for decoder in self._decoders if decoder.has_work()]
             for task in tasks:
@@ -77,4 +89,6 @@ class DecodeLoop:
 
 @lru_cache(maxsize=1)
 def decode_loop() -> DecodeLoop:
-    return DecodeLoop()
+    loop = DecodeLoop()
+    atexit.register(loop.stop)
+    return loop

@@ -20,16 +20,15 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-import queue
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.batch_decoder import BatchDecoder, DecodeCall
 from s1app.backends.decode_loop import decode_loop
-from s1app.backends.deltas import call_limit
-from s1app.backends.local_tokenizer import GgufVocab, TokenizerSide
+from s1app.backends.generating import GeneratingBackend, drain
+from s1app.backends.local_tokenizer import GgufVocab
 from s1app.backends.token_sampler import TokenSampler
 from s1app.errors import BackendError, ModelFormatError
 
@@ -39,7 +38,6 @@ GGUF_MAGIC = b"GGUF"
 KV_CACHE_BUDGET_BYTES = 4 * 1024**3
 """Default room for all sequences' KV caches together (``parallel`` overrides)."""
 MAX_DEFAULT_SEQUENCES = 8
-CANCEL_POLL_S = 0.1
 INVARIANCE_PROBE_TEXT = "The quick brown fox jumps over the lazy dog."
 
 
@@ -71,7 +69,7 @@ def gpu_layers(requested: int | None) -> int:
     return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
-class LlamaCppBackend(TokenizerSide):
+class LlamaCppBackend(GeneratingBackend):
     def __init__(
         self,
         model_path: str,
@@ -88,14 +86,20 @@ class LlamaCppBackend(TokenizerSide):
             from s1app.native_check import ensure_build_works
 
             ensure_build_works(model_path)
-        from s1app.backends.llamacpp_native import NativeSequences, kv_bytes_per_sequence
+        from s1app.backends.llamacpp_native import (
+            NativeSequences,
+            kv_bytes_per_sequence,
+        )
 
+        # Loaded in the caller's thread: a Ctrl-C during a load then lands where the load is (llama.cpp
+        # silences the process's stderr while it loads). Only decoding happens on the decode thread.
         self._loop = decode_loop()
-        self._model = self._loop.call(lambda: _load_model(model_path, gpu_layers(n_gpu_layers)))
+        self.gpu_layers = gpu_layers(n_gpu_layers)
+        self._model = _load_model(model_path, self.gpu_layers)
         context_length = context_length or self._model.n_ctx_train()
         sequences = parallel or default_sequences(kv_bytes_per_sequence(self._model, context_length))
-        self._native = self._loop.call(lambda: NativeSequences(
-            self._model, sequences=sequences, context_length=context_length, n_threads=n_threads or os.cpu_count() or 1))
+        self._native = NativeSequences(self._model, sequences=sequences, context_length=context_length,
+                                       n_threads=n_threads or os.cpu_count() or 1)
         super().__init__(GgufVocab(self._model, f"llama.cpp vocab of {Path(model_path).name}"))
         probe = self.tokenize(INVARIANCE_PROBE_TEXT, prompt=True)
         self.batch_invariant = self._loop.call(lambda: self._native.batch_invariant(probe))
@@ -107,36 +111,15 @@ class LlamaCppBackend(TokenizerSide):
         self.parallel = sequences
         self.info = BackendInfo(name="llamacpp", model=name or Path(model_path).name, context_length=context_length)
 
-    def generate(
-        self,
-        prompt_ids: list[int],
-        *,
-        max_tokens: int,
-        stop_token_ids: Collection[int],
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[Piece | Finish]:
-        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
-        if isinstance(limit, Finish):
-            yield limit
-            return
+    def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
+                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
         if not prompt_ids:
             raise BackendError("llama.cpp needs at least one prompt token to continue from.")
-        cancel = cancel or threading.Event()
-        call = DecodeCall(list(prompt_ids), limit, max_tokens, frozenset(stop_token_ids), TokenSampler(sampling),
+        call = DecodeCall(prompt_ids, limit, max_tokens, stop_ids, TokenSampler(sampling),
                           IncrementalDetokenizer(self._model), cancel)
         self._decoder.submit(call)
         try:
-            while True:
-                try:
-                    item = call.items.get(timeout=CANCEL_POLL_S)
-                except queue.Empty:
-                    item = None
-                if cancel.is_set() and not isinstance(item, Finish):
-                    yield Finish("cancelled")  # exact: nothing decoded after the flag is handed on
-                    return
-                if item is None:
-                    continue
+            for item in drain(call.items, cancel):  # exact: nothing decoded after cancel is handed on
                 if isinstance(item, BackendError):
                     raise item
                 yield item

@@ -29,17 +29,21 @@ how concurrent runs share it (vLLM batches them; llama-cpp-python serializes the
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
-from s1app.backends.deltas import call_limit, delta_pieces, length_finish
-from s1app.backends.local_tokenizer import GgufVocab, LocalTokenizer, TokenizerSide, local_tokenizer
+from s1app.backends.deltas import delta_pieces, length_finish
+from s1app.backends.generating import GeneratingBackend
+from s1app.backends.local_tokenizer import LocalTokenizer, local_tokenizer
+from s1app.backends.openai_dialects import context_length as context_length_of
+from s1app.backends.openai_dialects import dialect_of, error_message, message_of
 from s1app.errors import BackendError
 
 if TYPE_CHECKING:
@@ -48,25 +52,10 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 CONNECT_ATTEMPTS = 3
 CONNECT_RETRY_PAUSE_S = 0.5
-FALLBACK_CONTEXT_LENGTH = 4096
 
-Dialect = Literal["vllm", "llama.cpp server", "llama-cpp-python", "other"]
-
-
-def _dialect(card: dict[str, Any]) -> Dialect:
-    owner = str(card.get("owned_by", "")).lower()
-    if owner == "vllm" or "max_model_len" in card:
-        return "vllm"
-    if owner == "llamacpp":
-        return "llama.cpp server"
-    if owner == "me":  # llama-cpp-python's server answers with this placeholder
-        return "llama-cpp-python"
-    return "other"
-
-
-class OpenAICompatBackend(TokenizerSide):
+class OpenAICompatBackend(GeneratingBackend):
     def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
-        self.base_url = (options.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (options.base_url or os.environ.get("S1APP_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
         self._headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
@@ -74,10 +63,10 @@ class OpenAICompatBackend(TokenizerSide):
         self._client = self._new_client()
         card = self._pick_served_model(self._served_models(), weights, name)
         self.served_model: str = card["id"]
-        self.dialect = _dialect(card)
+        self.dialect = dialect_of(card)
         super().__init__(self._open_tokenizer(weights))
         self._end_of_generation = {self._specials[key] for key in ("eos", "eot") if key in self._specials}
-        context_length = _context_length(card, options.context_length, self.tokenizer)
+        context_length = context_length_of(card, options.context_length, self.tokenizer)
         self.info = BackendInfo(
             name="openai",
             model=name or self.served_model,
@@ -157,7 +146,7 @@ class OpenAICompatBackend(TokenizerSide):
             if stream:
                 response.read()
                 response.close()
-            raise BackendError(f"The server at {self.base_url} answered {response.status_code}: {_error_message(response)}")
+            raise BackendError(f"The server at {self.base_url} answered {response.status_code}: {error_message(response)}")
         return response
 
     def _timeout_error(self, failure: Exception) -> BackendError:
@@ -168,26 +157,14 @@ class OpenAICompatBackend(TokenizerSide):
 
     # -- the protocol -----------------------------------------------------------------------
 
-    def generate(
-        self,
-        prompt_ids: list[int],
-        *,
-        max_tokens: int,
-        stop_token_ids: Collection[int],
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[Piece | Finish]:
-        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
-        if isinstance(limit, Finish):
-            yield limit
-            return
-        stop_ids = frozenset(stop_token_ids)
+    def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
+                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
         body = self._completion_body(prompt_ids, limit, stop_ids, sampling)
         produced = 0
         response = self._send("POST", "/completions", body, stream=True)
         try:
             for choice in self._choices(response):
-                if cancel is not None and cancel.is_set():
+                if cancel.is_set():
                     yield Finish("cancelled")
                     return
                 text = choice.get("text") or ""
@@ -277,7 +254,7 @@ class OpenAICompatBackend(TokenizerSide):
                 except ValueError as failure:
                     raise BackendError(f"The server at {self.base_url} sent a line that is not JSON: {data[:200]!r}") from failure
                 if "error" in chunk:
-                    raise BackendError(f"The server at {self.base_url} failed mid-stream: {_message_of(chunk)}")
+                    raise BackendError(f"The server at {self.base_url} failed mid-stream: {message_of(chunk)}")
                 if chunk.get("choices"):
                     yield chunk["choices"][0]
         except httpx.TimeoutException as failure:
@@ -305,32 +282,3 @@ class OpenAICompatBackend(TokenizerSide):
 
     def close(self) -> None:
         self._client.close()
-
-
-def _context_length(card: dict[str, Any], configured: int | None, tokenizer: LocalTokenizer) -> int:
-    """The server's own limit where it says it (vLLM), capped by what the registry/CLI configured."""
-    served = card.get("max_model_len")
-    candidates = [int(value) for value in (served, configured) if value]
-    if candidates:
-        return min(candidates)
-    if isinstance(tokenizer, GgufVocab) and tokenizer.context_length():
-        return int(tokenizer.context_length())
-    return FALLBACK_CONTEXT_LENGTH
-
-
-def _message_of(payload: Any) -> str:
-    if isinstance(payload, dict):
-        error = payload.get("error", payload)
-        if isinstance(error, dict):
-            return str(error.get("message") or error.get("detail") or error)
-        if "detail" in payload:
-            return str(payload["detail"])
-        return str(error)
-    return str(payload)
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        return _message_of(response.json())
-    except ValueError:
-        return response.text.strip()[:500] or response.reason_phrase

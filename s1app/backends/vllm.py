@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,20 +40,20 @@ from vllm.sampling_params import RequestOutputKind  # noqa: E402
 from vllm.v1.engine.async_llm import AsyncLLM  # noqa: E402
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling  # noqa: E402
-from s1app.backends.deltas import call_limit, delta_pieces, length_finish  # noqa: E402
-from s1app.backends.local_tokenizer import HfTokenizer, TokenizerSide  # noqa: E402
+from s1app.backends.deltas import delta_pieces, length_finish  # noqa: E402
+from s1app.backends.generating import GeneratingBackend, drain  # noqa: E402
+from s1app.backends.local_tokenizer import HfTokenizer  # noqa: E402
 from s1app.errors import BackendError  # noqa: E402
 
 if TYPE_CHECKING:
     from s1app.backends import BackendOptions
 
 _STREAM_END = object()
-_CANCEL_POLL_S = 0.1
 _engine_lock = threading.Lock()
 _live_engine: VllmBackend | None = None
 
 
-class VllmBackend(TokenizerSide):
+class VllmBackend(GeneratingBackend):
     def __init__(self, weights: str, *, name: str, options: BackendOptions) -> None:
         global _live_engine
         model_dir = _model_folder(weights)
@@ -96,20 +96,8 @@ class VllmBackend(TokenizerSide):
 
     # -- the protocol -----------------------------------------------------------------------
 
-    def generate(
-        self,
-        prompt_ids: list[int],
-        *,
-        max_tokens: int,
-        stop_token_ids: Collection[int],
-        sampling: Sampling,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[Piece | Finish]:
-        limit = call_limit(len(prompt_ids), max_tokens, self.info.context_length)
-        if isinstance(limit, Finish):
-            yield limit
-            return
-        stop_ids = frozenset(stop_token_ids)
+    def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
+                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
         params = SamplingParams(
             max_tokens=limit,
             temperature=sampling.temperature,
@@ -121,24 +109,16 @@ class VllmBackend(TokenizerSide):
             output_kind=RequestOutputKind.DELTA,
         )
         request_id = uuid.uuid4().hex
-        outputs: queue.Queue = queue.Queue()
+        outputs: queue.SimpleQueue = queue.SimpleQueue()
         pump = asyncio.run_coroutine_threadsafe(
-            _pump(self._engine, TokensPrompt(prompt_token_ids=list(prompt_ids)), params, request_id, outputs),
-            self._loop,
-        )
+            _pump(self._engine, TokensPrompt(prompt_token_ids=prompt_ids), params, request_id, outputs), self._loop)
         produced = 0
         finished = False
         try:
-            while True:
-                try:
-                    item = outputs.get(timeout=_CANCEL_POLL_S)
-                except queue.Empty:
-                    item = None
-                if cancel is not None and cancel.is_set():
-                    yield Finish("cancelled")
+            for item in drain(outputs, cancel):
+                if isinstance(item, Finish):
+                    yield item
                     return
-                if item is None:
-                    continue
                 if item is _STREAM_END:
                     raise BackendError("vLLM ended the request without a finish reason.")
                 if isinstance(item, BaseException):
@@ -178,7 +158,7 @@ async def _start_engine(engine_args: AsyncEngineArgs) -> AsyncLLM:
 
 
 async def _pump(engine: AsyncLLM, prompt: TokensPrompt, params: SamplingParams, request_id: str,
-                outputs: queue.Queue) -> None:
+                outputs: queue.SimpleQueue) -> None:
     """Move one request's delta outputs from the engine to ``outputs`` (a thread-safe queue)."""
     try:
         async for output in engine.generate(prompt, params, request_id):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 from rich.console import Console
 
-from s1app.cli import ask, chat, doctor, models
-from s1app.cli import logs
+from s1app.cli import ask, chat, doctor, logs, models
 from s1app.errors import S1AppError
 
 app = typer.Typer(
@@ -34,3 +34,6 @@ def main() -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("Interrupted.")
         sys.exit(130)
+    except BrokenPipeError:  # the reader of our output went away (`s1app ask ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

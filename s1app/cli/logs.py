@@ -13,10 +13,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from s1app.cli.options import DbOption
+from s1app.cli.run_options import OPTION_TYPES
 from s1app.errors import StoreError
-from s1app.store import Conversation, RunRecorder, Store, export_runs, get_run, import_runs, list_runs, open_store
+from s1app.store import (
+    Conversation,
+    RunRecorder,
+    Store,
+    export_runs,
+    get_run,
+    import_runs,
+    list_runs,
+    open_store,
+)
 from s1app.store.export import FORCED_CLOSE, FORCED_OPEN
+
+DbOption = OPTION_TYPES["db"]
 
 FORCED_STYLE = "bold black on yellow"
 

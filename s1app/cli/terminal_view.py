@@ -21,8 +21,8 @@ from s1app.events import (
     RunStarted,
     ThinkingDelta,
     ThinkingEnded,
-    WaitInserted,
 )
+from s1app.run_fold import RunFold
 
 THINKING_STYLE = "dim"
 FORCED_STYLE = "bold black on yellow"
@@ -38,10 +38,7 @@ class TerminalView:
         self.console = console or Console(highlight=False)
         self.live_mode = self.console.is_terminal
         self.partial = Text()
-        self.budget: int | None = None
-        self.thinking_tokens = 0
-        self.generated_tokens = 0
-        self.waits = 0
+        self.fold = RunFold()
         self.started = time.perf_counter()
         self.first_token_at: float | None = None
         self.live: Live | None = None
@@ -53,19 +50,17 @@ class TerminalView:
     # -- events ---------------------------------------------------------------------------
 
     def show(self, event: Event) -> None:
+        self.fold.add(event)
+        if self.first_token_at is None and self.fold.sampled_tokens:
+            self.first_token_at = time.perf_counter()
         match event:
-            case ThinkingDelta(text=text, tokens=tokens, forced=forced):
-                self.thinking_tokens += tokens
-                self._count(tokens, forced)
+            case ThinkingDelta(text=text, forced=forced):
                 self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else THINKING_STYLE)
-            case AnswerDelta(text=text, tokens=tokens, forced=forced):
-                self._count(tokens, forced)
+            case AnswerDelta(text=text, forced=forced):
                 self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else "")
-            case WaitInserted(waits_inserted=count):
-                self.waits = count
-            case RunStarted(settings=settings, model=model, backend=backend, format=fmt):
-                self.budget = settings.get("max_thinking_tokens_effective")
-                self._line(Text(f"{model} · {backend} · format {fmt} · thinking budget {self.budget} tokens", style="bold"))
+            case RunStarted(model=model, backend=backend, format=fmt):
+                budget = self.fold.budget_tokens
+                self._line(Text(f"{model} · {backend} · format {fmt} · thinking budget {budget} tokens", style="bold"))
                 self._line(Text("Thinking…", style="italic"))
             case BudgetClipped(message=message):
                 self._line(Text(f"warning: {message}", style="yellow"))
@@ -98,12 +93,6 @@ class TerminalView:
 
     # -- drawing --------------------------------------------------------------------------
 
-    def _count(self, tokens: int, forced: bool) -> None:
-        if not forced:
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
-            self.generated_tokens += tokens
-
     def _write(self, text: str, style: str) -> None:
         if not self.live_mode:
             if text:
@@ -134,13 +123,14 @@ class TerminalView:
             self.at_line_start = True
 
     def _status(self) -> Text:
+        fold = self.fold
         elapsed = time.perf_counter() - self.started
         rate = 0.0
-        if self.first_token_at is not None and self.generated_tokens > 1:
-            rate = (self.generated_tokens - 1) / max(time.perf_counter() - self.first_token_at, 1e-9)
-        budget = "∞" if self.budget is None else str(self.budget)
+        if self.first_token_at is not None and fold.sampled_tokens > 1:
+            rate = (fold.sampled_tokens - 1) / max(time.perf_counter() - self.first_token_at, 1e-9)
+        budget = "∞" if fold.budget_tokens is None else str(fold.budget_tokens)
         return Text(
-            f"thinking {self.thinking_tokens}/{budget} tokens · waits {self.waits} · {rate:.1f} tok/s · {elapsed:.1f} s",
+            f"thinking {fold.thinking_tokens}/{budget} tokens · waits {fold.waits_inserted} · {rate:.1f} tok/s · {elapsed:.1f} s",
             style="bold cyan",
         )
 

@@ -16,6 +16,7 @@ import os
 import socket
 from datetime import UTC, datetime
 
+from s1app.store import text_chunks
 from s1app.store.db import Store
 
 STALE_AFTER_S = 3600.0
@@ -72,4 +73,5 @@ def mark_interrupted_runs(store: Store) -> list[str]:
                     "where id = ? and status = 'running'",
                     [run_id],
                 )
+                text_chunks.settle(db, run_id)
     return gone

@@ -100,6 +100,26 @@ def m003_runs_token_ids_sha256(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("token_ids_sha256", str)
 
 
+@migration
+def m004_text_chunks_while_running(db: sqlite_utils.Database) -> None:
+    """While a run streams, its new text is appended as chunks (each write costs the new text only);
+    the runs row gets the whole text once, when the run ends. The full-text index is then updated
+    only when the text columns change, not on every counter update of a running row."""
+    db["run_text_chunks"].create(
+        {"run_id": str, "seq": int, "section": str, "forced": int, "text": str},
+        pk=("run_id", "seq"),
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db.execute("drop trigger if exists runs_au")
+    db.execute(
+        'create trigger "runs_au" after update of "question", "thinking", "answer" on "runs" begin '
+        'insert into "runs_fts" ("runs_fts", rowid, "question", "thinking", "answer") '
+        "values('delete', old.rowid, old.\"question\", old.\"thinking\", old.\"answer\"); "
+        'insert into "runs_fts" (rowid, "question", "thinking", "answer") '
+        'values (new.rowid, new."question", new."thinking", new."answer"); end'
+    )
+
+
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []

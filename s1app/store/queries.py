@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from s1app.errors import StoreError
+from s1app.store import text_chunks
 from s1app.store.db import Store, store_error
 from s1app.store.records import SUMMARY_COLUMNS, record_from_rows
 
@@ -67,6 +68,7 @@ def iter_runs(store: Store, search: str | None = None) -> Iterator[dict[str, Any
 
 
 def _full_record(db: sqlite_utils.Database, run: dict[str, Any]) -> dict[str, Any]:
+    run = text_chunks.merged(db, run)  # a run still streaming keeps its text in chunks
     interventions = list(db.query("select * from interventions where run_id = ? order by seq", [run["id"]]))
     conversation = None
     if run["conversation_id"]:

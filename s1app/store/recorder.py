@@ -1,9 +1,11 @@
 """RunRecorder: subscribe to one run's events and keep its row in the store up to date.
 
 The row is written on RunStarted (status "running"), updated at least once a second while text
-streams and at once on every intervention, and finalized on RunFinished. Each write is one short
-transaction holding the whole current state, so a process killed mid-run leaves a consistent row
-that is at most ``flush_interval_s`` behind; the next open_store marks it "interrupted".
+streams and at once on every intervention, and finalized on RunFinished. While the run streams,
+each write appends only the text that arrived since the last one (``text_chunks``) with the
+counters and new interventions, in one short transaction: a process killed mid-run leaves a
+consistent run at most ``flush_interval_s`` behind (the next open_store marks it "interrupted").
+The whole text goes into the runs row once, when the run ends.
 """
 
 from __future__ import annotations
@@ -15,24 +17,14 @@ from dataclasses import asdict
 from typing import Any
 
 from s1app.errors import StoreError
-from s1app.events import (
-    AnswerDelta,
-    Event,
-    Intervention,
-    RunFinished,
-    RunStarted,
-    ThinkingDelta,
-    ThinkingEnded,
-    WaitInserted,
-)
+from s1app.events import AnswerDelta, Event, RunFinished, RunStarted, ThinkingDelta
+from s1app.run_fold import RunFold
+from s1app.store import text_chunks
 from s1app.store.db import Conversation, Store, utc_now
 from s1app.store.liveness import writer_identity
-from s1app.transcript import RunTranscript
 
 FLUSH_INTERVAL_S = 0.5
 """Half the promised second, so a slow write or a gap between tokens still keeps the promise."""
-
-_END_REASON_KINDS = {"budget": "cap", "loop": "loop-break"}
 
 
 class RunRecorder:
@@ -53,17 +45,19 @@ class RunRecorder:
         self.on_error = on_error
         self.flush_interval_s = flush_interval_s
         self.clock = clock
-        self.transcript = RunTranscript()
-        self.interventions: list[dict[str, Any]] = []
+        self.fold = RunFold()
         self.error: StoreError | None = None
         self._written_interventions = 0
+        self._chunk_cursor = (0, 0)
+        """(segment, part) of the fold written up to."""
+        self._chunks_written = 0
         self._last_write = 0.0
         self._started = False
         self._done = False
 
     @property
     def run_id(self) -> str | None:
-        return self.transcript.run_id or None
+        return self.fold.run_id or None
 
     def __enter__(self) -> RunRecorder:
         return self
@@ -74,7 +68,7 @@ class RunRecorder:
     def record(self, event: Event) -> None:
         if self.error is not None or self._done:
             return
-        self.transcript.add(event)
+        self.fold.add(event)
         try:
             self._handle(event)
         except StoreError as failure:
@@ -84,7 +78,7 @@ class RunRecorder:
         """End recording. A run that never reached RunFinished is kept as "interrupted"."""
         if self._started and not self._done and self.error is None:
             try:
-                self._write(status="interrupted", finished_at=utc_now(),
+                self._write(final=True, status="interrupted", finished_at=utc_now(),
                             error="recording stopped before the run finished")
             except StoreError as failure:
                 self._fail(failure)
@@ -101,39 +95,26 @@ class RunRecorder:
             case ThinkingDelta(forced=False) | AnswerDelta(forced=False):
                 if self.clock() - self._last_write >= self.flush_interval_s:
                     self._write()
-            case WaitInserted(position_tokens=position, text=text):
-                self._intervene("wait", position, text, "thinking", len(self.transcript.thinking))
-            case ThinkingEnded(reason=reason, position_tokens=position, delimiter_text=delimiter) \
-                    if reason in _END_REASON_KINDS:
-                self._intervene(_END_REASON_KINDS[reason], position, delimiter, "delimiter", 0)
-            case AnswerDelta(text=text, forced=True):
-                offset = len(self.transcript.answer) - len(text)
-                self._intervene("final-answer", self.transcript.thinking_tokens, text, "answer", offset)
             case _:
-                # Forced thinking text, warnings, loop and cap markers: written at once.
+                # Forced text, interventions, warnings, loop and cap markers: written at once.
                 self._write()
-
-    def _intervene(self, kind: str, position_tokens: int, text: str, section: str, char_offset: int) -> None:
-        self.interventions.append({"kind": kind, "position_tokens": position_tokens, "text": text,
-                                   "section": section, "char_offset": char_offset})
-        self._write()
 
     # -- writes -------------------------------------------------------------------------------
 
     def _insert(self) -> None:
         pid, host = writer_identity()
+        started = self.fold.started
         row = {
-            **self._progress(), "id": self.transcript.run_id, "question": self.transcript.question,
-            "model": self.transcript.model, "backend": self.transcript.backend, "format": self.transcript.format,
-            "settings": json.dumps(self.transcript.settings, ensure_ascii=False),
-            "prompt_tokens": self.transcript.prompt_tokens, "started_at": self.transcript.started_at,
-            "status": "running", "writer_pid": pid, "writer_host": host,
+            **self._progress(), "id": started.run_id, "question": started.question, "model": started.model,
+            "backend": started.backend, "format": started.format,
+            "settings": json.dumps(started.settings, ensure_ascii=False), "prompt_tokens": started.prompt_tokens,
+            "started_at": started.started_at, "status": "running", "writer_pid": pid, "writer_host": host,
         }
         conversation = self.conversation
         with self.store.transaction() as db:
             if conversation is not None:
                 db["conversations"].insert(
-                    {"id": conversation.id, "title": conversation.title or self.transcript.question[:200],
+                    {"id": conversation.id, "title": conversation.title or started.question[:200],
                      "source": conversation.source, "created_at": conversation.created_at},
                     ignore=True,
                 )
@@ -149,40 +130,60 @@ class RunRecorder:
         self._done = True
         if not self._started:
             return
-        engine_interventions = [(i.kind, i.position_tokens, i.text) for i in finished.interventions]
-        if engine_interventions != [(i["kind"], i["position_tokens"], i["text"]) for i in self.interventions]:
-            # The engine's own list is authoritative; offsets are then unknown.
-            self.interventions = [_from_engine(i) for i in finished.interventions]
-            self._written_interventions = 0
-            with self.store.transaction() as db:
-                db.execute("delete from interventions where run_id = ?", [self.transcript.run_id])
         stats = asdict(finished.stats)
         stats.pop("prompt_tokens", None)
-        self._write(**stats, status=self.transcript.status, error=finished.error,
+        self._write(final=True, **stats, status=self.fold.status, error=finished.error,
                     finished_at=finished.finished_at or utc_now())
 
-    def _write(self, **final: Any) -> None:
+    def _write(self, *, final: bool = False, **fields: Any) -> None:
+        """One transaction: the new text as chunks (or, when ``final``, the whole text in the row),
+        the counters, ``fields``, and the interventions not written yet."""
         if not self._started:
             return
-        new_interventions = [{"run_id": self.transcript.run_id, "seq": seq, **item}
-                             for seq, item in enumerate(self.interventions)][self._written_interventions:]
+        run_id = self.fold.run_id
+        interventions = [{"run_id": run_id, "seq": seq, **asdict(item)}
+                         for seq, item in enumerate(self.fold.interventions)][self._written_interventions:]
+        chunks = [] if final else self._new_chunks()
         with self.store.transaction() as db:
-            db["runs"].update(self.transcript.run_id, {**self._progress(), **final})
-            if new_interventions:
-                db["interventions"].insert_all(new_interventions, replace=True)
-        self._written_interventions = len(self.interventions)
+            if chunks:
+                db[text_chunks.TABLE].insert_all(chunks)
+            row = {**self._progress(), **fields}
+            if final:
+                row.update(thinking=self.fold.thinking, answer=self.fold.answer,
+                           segments=json.dumps([s.to_dict() for s in self.fold.segments], ensure_ascii=False))
+                db.execute(f"delete from {text_chunks.TABLE} where run_id = ?", [run_id])
+            db["runs"].update(run_id, row)
+            if interventions:
+                db["interventions"].insert_all(interventions, replace=True)
+        self._written_interventions = len(self.fold.interventions)
         self._last_write = self.clock()
 
+    def _new_chunks(self) -> list[dict[str, Any]]:
+        """The text folded in since the last write, one chunk per segment it touches."""
+        segments = self.fold.segments
+        index, part = self._chunk_cursor
+        chunks = []
+        while index < len(segments):
+            segment = segments[index]
+            if len(segment.parts) > part:
+                chunks.append({"run_id": self.fold.run_id, "seq": self._chunks_written + len(chunks),
+                               "section": segment.section, "forced": int(segment.forced),
+                               "text": "".join(segment.parts[part:])})
+            if index == len(segments) - 1:
+                part = len(segment.parts)  # the last segment may still grow
+                break
+            index, part = index + 1, 0
+        self._chunk_cursor = (index, part)
+        self._chunks_written += len(chunks)
+        return chunks
+
     def _progress(self) -> dict[str, Any]:
-        transcript = self.transcript
+        fold = self.fold
         return {
-            "thinking": transcript.thinking,
-            "answer": transcript.answer,
-            "segments": json.dumps([asdict(s) for s in transcript.segments], ensure_ascii=False),
-            "thinking_tokens": transcript.thinking_tokens,
-            "answer_tokens": transcript.answer_tokens,
-            "waits_inserted": transcript.waits_inserted,
-            "warnings": json.dumps(transcript.warnings, ensure_ascii=False),
+            "thinking_tokens": fold.thinking_tokens,
+            "answer_tokens": fold.answer_tokens,
+            "waits_inserted": fold.waits_inserted,
+            "warnings": json.dumps(fold.warnings, ensure_ascii=False),
             "updated_at": utc_now(),
         }
 
@@ -193,13 +194,9 @@ class RunRecorder:
             # one-row status change often still fits where the growing text did not.
             try:
                 with self.store.transaction() as db:
-                    db["runs"].update(self.transcript.run_id, {"status": "interrupted", "error": str(failure)})
+                    db["runs"].update(self.fold.run_id, {"status": "interrupted", "error": str(failure)})
             except StoreError:
                 pass  # the next open_store after this process ends marks it instead
         if self.on_error is not None:
             self.on_error(failure)
 
-
-def _from_engine(intervention: Intervention) -> dict[str, Any]:
-    return {"kind": intervention.kind, "position_tokens": intervention.position_tokens,
-            "text": intervention.text, "section": None, "char_offset": None}

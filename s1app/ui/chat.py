@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import html
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS
 from s1app.errors import S1AppError
-from s1app.events import Event
 from s1app.session import Session, Turn, validate_question
-from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui
+from s1app.ui.context import (
+    BACKEND_CHOICES,
+    UIContext,
+    budget_config_from_ui,
+    whole_number,
+)
 from s1app.ui.render import RunView, error_status_html, idle_status_html
-from s1app.ui.streaming import EventPump, RunFailed
+from s1app.ui.streaming import stop_flag, watch_runs
 from s1app.ui.widgets import budget_control
-
-log = logging.getLogger(__name__)
-
-
-def describe_failure(error: BaseException) -> str:
-    """What the page says when a run raised: the app's own message, or a short internal-error line."""
-    if isinstance(error, S1AppError):
-        return str(error)
-    log.error("run failed", exc_info=error)
-    return f"Internal error ({type(error).__name__}: {error}). The app is still running; see the server log."
-
-
-def feed(view: RunView, item: Event | RunFailed) -> None:
-    """One item from the pump into a view: an event, or the failure that ended the run."""
-    if isinstance(item, RunFailed):
-        view.fail(describe_failure(item.error))
-    else:
-        view.add((item,))
 
 
 class ChatTab:
@@ -60,6 +46,7 @@ class ChatTab:
         min_thinking: float,
         max_answer: float,
         loop_detect: bool,
+        gpu_layers: float | None,
         request: gr.Request,
     ) -> Iterator[tuple]:
         """Stream one turn: yields (chat messages, status line, turns, log conversation, question box)."""
@@ -67,34 +54,24 @@ class ChatTab:
         turns = list(turns or [])
         try:
             question = validate_question(question)
+            loaded = self.ctx.load(model_name, backend, whole_number("GPU layers", gpu_layers, -1, optional=True))
             config = budget_config_from_ui(
                 max_thinking=max_thinking, waits=waits, ignore_str=ignore_str, temperature=temperature,
                 seed=seed, min_thinking=min_thinking, max_answer=max_answer, loop_detect=loop_detect,
-                context_length=self.ctx.context_length,
+                context_length=loaded.backend.info.context_length,
             )
-            loaded = self.ctx.load(model_name, backend)
         except S1AppError as failure:
             yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
             return
         if conversation is None:
             conversation = self.ctx.new_conversation(source="ui")
         session = Session(loaded, turns=turns)
-        flag = self.ctx.stop_flags.begin(request.session_hash, "chat")
         history.append({"role": "user", "content": html.escape(question)})
         view = RunView()
-        pump: EventPump = EventPump()
-        pump.start("chat", lambda: self.ctx.record(session.ask(question, config, cancel=flag),
-                                                            conversation=conversation))
-        try:
-            yield history + view.messages(), view.status_html(), turns, conversation, ""
-            for batch in pump.batches(self.ctx.update_interval_s):
-                for _, item in batch:
-                    feed(view, item)
+        with stop_flag(self.ctx, request.session_hash, "chat") as flag:
+            run = {"chat": (view, lambda: session.ask(question, config, cancel=flag))}
+            for _ in watch_runs(self.ctx, run, conversation):
                 yield history + view.messages(), view.status_html(), session.turns, conversation, ""
-        finally:
-            # Also reached when the client goes away mid-run: the engine must not run on for nobody.
-            flag.set()
-            self.ctx.stop_flags.end(request.session_hash, "chat", flag)
 
     def stop(self, request: gr.Request) -> None:
         self.ctx.stop_flags.stop(request.session_hash, "chat")
@@ -139,12 +116,14 @@ class ChatTab:
                 backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
                 with gr.Accordion("More", open=False, elem_id="chat-more"):
                     min_thinking = gr.Number(0, label="Min thinking tokens")
-                    max_answer = gr.Number(256, label="Max answer tokens", elem_id="chat-max-answer")
+                    max_answer = gr.Number(DEFAULT_MAX_ANSWER_TOKENS, label="Max answer tokens", elem_id="chat-max-answer")
                     loop_detect = gr.Checkbox(True, label="Loop detection (end thinking when it repeats itself)",
                                               elem_id="chat-loop-detect")
+                    gpu_layers = gr.Number(None, label="GPU layers (llama.cpp)", precision=0, elem_id="chat-gpu-layers",
+                                           info="Blank: all on a GPU build of llama.cpp, none on a CPU build.")
 
         inputs = [question, chatbot, turns, conversation, model, backend, max_thinking, waits, ignore_str, temperature, seed,
-                  min_thinking, max_answer, loop_detect]
+                  min_thinking, max_answer, loop_detect, gpu_layers]
         outputs = [chatbot, status, turns, conversation, question]
         gr.on([ask_button.click, question.submit], self.ask, inputs, outputs, api_name="chat", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="chat_stop", queue=False)

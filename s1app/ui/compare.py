@@ -12,14 +12,18 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from s1app.budget import BudgetConfig
+from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
 from s1app.errors import S1AppError
 from s1app.loading import LoadedModel
 from s1app.session import Session, validate_question
-from s1app.ui.chat import feed
 from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui
-from s1app.ui.render import SUMMARY_HEADERS, RunView, error_status_html, idle_status_html
-from s1app.ui.streaming import EventPump
+from s1app.ui.render import (
+    SUMMARY_HEADERS,
+    RunView,
+    error_status_html,
+    idle_status_html,
+)
+from s1app.ui.streaming import stop_flag, watch_runs
 from s1app.ui.widgets import budget_control
 
 SIDES = ("A", "B")
@@ -71,31 +75,21 @@ class CompareTab:
                 ("A", model_a, backend_a, max_thinking_a, waits_a),
                 ("B", model_b, backend_b, max_thinking_b, waits_b),
             ):
+                loaded = self.ctx.load(model, backend)
                 config = budget_config_from_ui(max_thinking=max_thinking, waits=waits, ignore_str=ignore_str,
                                                temperature=temperature, seed=seed, max_answer=max_answer,
-                                               context_length=self.ctx.context_length)
-                sides.append(_Side(label, question, self.ctx.load(model, backend), config))
+                                               context_length=loaded.backend.info.context_length)
+                sides.append(_Side(label, question, loaded, config))
         except S1AppError as failure:
             message = error_status_html(str(failure))
             yield [], message, [], message, []
             return
-        flag = self.ctx.stop_flags.begin(request.session_hash, "compare")
-        pump: EventPump = EventPump()
-        for side in sides:
+        with stop_flag(self.ctx, request.session_hash, "compare") as flag:
             # A fresh Session per side: the compare is single-turn, and the two runs share nothing.
-            session = Session(side.loaded)
-            pump.start(side.label, lambda s=side, session=session: self.ctx.record(
-                session.ask(question, s.config, cancel=flag)))
-        views = {side.label: side.view for side in sides}
-        try:
-            yield self._outputs(sides)
-            for batch in pump.batches(self.ctx.update_interval_s):
-                for label, item in batch:
-                    feed(views[label], item)
+            runs = {side.label: (side.view, lambda s=side: Session(s.loaded).ask(question, s.config, cancel=flag))
+                    for side in sides}
+            for _ in watch_runs(self.ctx, runs):
                 yield self._outputs(sides)
-        finally:
-            flag.set()
-            self.ctx.stop_flags.end(request.session_hash, "compare", flag)
 
     @staticmethod
     def _outputs(sides: list[_Side]) -> tuple:
@@ -114,7 +108,7 @@ class CompareTab:
             ignore_str = gr.Textbox("Wait", label="Ignore string")
             temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)")
             seed = gr.Number(0, label="Seed (used when temperature > 0)")
-            max_answer = gr.Number(256, label="Max answer tokens", elem_id="compare-max-answer")
+            max_answer = gr.Number(DEFAULT_MAX_ANSWER_TOKENS, label="Max answer tokens", elem_id="compare-max-answer")
         controls: dict[str, _SideControls] = {}
         outputs: list[gr.components.Component] = []
         with gr.Row(equal_height=False):

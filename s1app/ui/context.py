@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from s1app.budget import BudgetConfig
+from s1app.backends import BackendOptions
+from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
 from s1app.errors import ConfigError
 from s1app.events import Event
-from s1app.loading import LoadedModel, load_model
+from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
-from s1app.registry import load_registry
+from s1app.registry import load_registry, with_overrides
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class UIContext:
     """How often a streaming handler sends the browser what arrived (see EventPump.batches)."""
     extra_models: dict[str, LoadedModel] = field(default_factory=dict)
     """Models reachable by name without the registry (tests inject a fault-injecting backend here)."""
+    backend_options: BackendOptions = field(default_factory=BackendOptions)
+    """What app.py was given (base URL, GPU layers, parallel runs): every model the UI loads gets it."""
 
     @property
     def context_length(self) -> int:
@@ -88,18 +91,20 @@ class UIContext:
             pass  # a broken models.toml must not take the UI down; loading by name will report it
         return names + [name for name in self.extra_models if name not in names]
 
-    def load(self, model_name: str | None, backend: str | None) -> LoadedModel:
+    def load(self, model_name: str | None, backend: str | None, gpu_layers: int | None = None) -> LoadedModel:
         """The model picked in the UI (name, path or hf: id), loaded once per process."""
         model_name = (model_name or "").strip()
         backend = (backend or "").strip() or None
         if model_name in self.extra_models:
             return self.extra_models[model_name]
+        options = self.backend_options if gpu_layers is None else replace(self.backend_options, gpu_layers=gpu_layers)
         default = self.default_model
         if not model_name or model_name == default.name:
-            if backend is None or backend == default.entry.backend:
+            if (backend is None or backend == default.entry.backend) and options == self.backend_options:
                 return default
-            return load_model(default.entry.source, backend=backend)
-        return load_model(model_name, backend=backend)
+            # The same entry on another backend: its source, format and context length stay.
+            return load_entry(with_overrides(default.entry, backend=backend), options)
+        return load_model(model_name, backend=backend, options=options)
 
     def record(self, events: Iterator[Event], *, conversation: Any = None) -> Iterator[Event]:
         """The run's events, logged to the session store on the way through (unless --no-log).
@@ -152,7 +157,7 @@ def budget_config_from_ui(
     temperature: Any = 0.0,
     seed: Any = None,
     min_thinking: Any = 0,
-    max_answer: Any = 256,
+    max_answer: Any = DEFAULT_MAX_ANSWER_TOKENS,
     loop_detect: bool = True,
     context_length: int | None = None,
 ) -> BudgetConfig:

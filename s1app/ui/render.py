@@ -1,10 +1,10 @@
 """Pure rendering: a run's events -> chat messages and a status line, forced text marked.
 
-No Gradio, no engine here: ``RunView`` folds events through ``RunTranscript`` and renders what
-the Chatbot and the status line show. Forced text (each Wait, the end-of-thinking delimiter,
-"Final Answer:") is wrapped in ``<mark class="s1-forced">`` so the page shows exactly what the
-engine wrote. Rendering is incremental: finished segments are rendered once and kept, so an
-update costs the new text, not the whole trace.
+No Gradio, no engine here: ``RunView`` reads a run's RunFold and renders what the Chatbot and the
+status line show. Forced text (each Wait, the end-of-thinking delimiter, "Final Answer:") is
+wrapped in ``<mark class="s1-forced">`` so the page shows exactly what the engine wrote.
+Rendering is incremental: finished segments are rendered once and kept, and the open one escapes
+only its new parts, so an update costs the new text, not the whole trace.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from s1app.events import Event, RunFinished, RunStarted, ThinkingDelta, AnswerDelta
-from s1app.transcript import RunTranscript, Segment
+from s1app.events import Event, RunFinished
+from s1app.run_fold import RunFold, Segment
 
 Message = dict[str, Any]
 
@@ -53,34 +53,43 @@ def segment_html(segment: Segment) -> str:
 
 @dataclass
 class _SectionRenderer:
-    """Renders one section's segments; all but the last segment are rendered once and cached."""
+    """Renders one section's segments: finished ones once, the open one by its new parts only."""
 
     sections: tuple[str, ...]
     _done_html: str = ""
     _done_count: int = 0
+    _open_html: list[str] = field(default_factory=list)
+    _open_parts: int = 0
 
     def render(self, segments: list[Segment]) -> str:
         mine = [s for s in segments if s.section in self.sections]
-        # Only the last segment can still grow (RunTranscript appends to it).
+        # Only the last segment can still grow (RunFold appends to it).
         while self._done_count < len(mine) - 1:
             self._done_html += segment_html(mine[self._done_count])
             self._done_count += 1
-        tail = segment_html(mine[-1]) if len(mine) > self._done_count else ""
-        return self._done_html + tail
+            self._open_html, self._open_parts = [], 0
+        if len(mine) == self._done_count:
+            return self._done_html
+        open_segment = mine[-1]
+        if open_segment.section == "delimiter" or open_segment.forced:
+            return self._done_html + segment_html(open_segment)
+        new_parts = open_segment.parts[self._open_parts:]
+        if new_parts:  # escaping is per character, so escaped parts concatenate exactly
+            self._open_html.append(html.escape("".join(new_parts)))
+            self._open_parts = len(open_segment.parts)
+        return self._done_html + "".join(self._open_html)
 
 
 @dataclass
 class RunView:
-    """One run as the UI shows it: transcript + live counters. Feed events, read messages/status."""
+    """One run as the UI shows it: its fold + a clock for the live rate. Feed events, read messages/status."""
 
     clock: Callable[[], float] = time.perf_counter
-    transcript: RunTranscript = field(default_factory=RunTranscript)
+    fold: RunFold = field(default_factory=RunFold)
     error: str | None = None
     """An error the run could not report itself (a model that failed to load, a bad setting)."""
     started_s: float = 0.0
     first_token_s: float | None = None
-    sampled_tokens: int = 0
-    budget_tokens: int | None = None
     _thinking: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("thinking", "delimiter")))
     _answer: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("answer",)))
 
@@ -89,35 +98,32 @@ class RunView:
 
     def add(self, events: Iterable[Event]) -> None:
         for event in events:
-            self.transcript.add(event)
-            if isinstance(event, (ThinkingDelta, AnswerDelta)) and not event.forced:
-                if self.first_token_s is None:
-                    self.first_token_s = self.clock()
-                self.sampled_tokens += event.tokens
-            elif isinstance(event, RunStarted):
-                self.budget_tokens = event.settings.get("max_thinking_tokens_effective")
+            self.fold.add(event)
+            if self.first_token_s is None and self.fold.sampled_tokens:
+                self.first_token_s = self.clock()
 
     def fail(self, message: str) -> None:
         self.error = message
 
     @property
     def finished(self) -> RunFinished | None:
-        return self.transcript.finished
+        return self.fold.finished
 
     @property
     def state(self) -> str:
         """"running", "finished", "cancelled" or "failed"."""
         if self.error:
             return "failed"
-        return self.transcript.status
+        return self.fold.status
 
     @property
     def tokens_per_s(self) -> float:
         if self.finished is not None:
             return self.finished.stats.tokens_per_s
-        if self.first_token_s is None or self.sampled_tokens < 2:
+        sampled = self.fold.sampled_tokens
+        if self.first_token_s is None or sampled < 2:
             return 0.0
-        return (self.sampled_tokens - 1) / max(self.clock() - self.first_token_s, 1e-9)
+        return (sampled - 1) / max(self.clock() - self.first_token_s, 1e-9)
 
     @property
     def elapsed_s(self) -> float:
@@ -126,18 +132,12 @@ class RunView:
     # -- messages --------------------------------------------------------------------------
 
     def thinking_title(self) -> str:
-        t = self.transcript
-        title = f"Thinking · {t.thinking_tokens} tokens"
-        if t.waits_inserted:
-            title += f" · {t.waits_inserted} Wait{'s' if t.waits_inserted != 1 else ''} forced"
-        if t.thinking_end_reason:
-            title += f" · {END_LABELS.get(t.thinking_end_reason, t.thinking_end_reason)}"
-        return title
+        return thinking_title(self.fold.thinking_tokens, self.fold.waits_inserted, self.fold.thinking_end_reason)
 
     def messages(self) -> list[Message]:
         """The assistant's messages for this run: the collapsible thinking block, then the answer."""
-        segments = self.transcript.segments
-        thinking_done = self.transcript.thinking_end_reason is not None or self.state != "running"
+        segments = self.fold.segments
+        thinking_done = self.fold.thinking_end_reason is not None or self.state != "running"
         out: list[Message] = [{
             "role": "assistant",
             "content": self._thinking.render(segments) or "…",
@@ -160,9 +160,9 @@ class RunView:
 
     def status_html(self) -> str:
         """The live status line. Data attributes carry the raw numbers (tests and tools read them)."""
-        t = self.transcript
+        t = self.fold
         state = self.state
-        budget = self.budget_tokens
+        budget = t.budget_tokens
         stop = self.finished.stats.stop_reason if self.finished else ""
         bar = (f'<progress max="{max(budget, 1)}" value="{min(t.thinking_tokens, budget)}"></progress>'
                if budget is not None else "")
@@ -188,7 +188,7 @@ class RunView:
 
     def summary_row(self, label: str) -> list[Any]:
         """One row of the compare / sweep tables."""
-        t = self.transcript
+        t = self.fold
         stats = self.finished.stats if self.finished else None
         return [
             label,
@@ -213,17 +213,22 @@ def idle_status_html() -> str:
     return '<div class="s1-status" data-state="idle"><span>Ready. Thinking tokens, Waits and tok/s show here while the model runs.</span></div>'
 
 
+def thinking_title(thinking_tokens: int, waits_inserted: int, end_reason: str | None) -> str:
+    title = f"Thinking · {thinking_tokens} tokens"
+    if waits_inserted:
+        title += f" · {waits_inserted} Wait{'s' if waits_inserted != 1 else ''} forced"
+    if end_reason:
+        title += f" · {END_LABELS.get(end_reason, end_reason)}"
+    return title
+
+
 def record_messages(record: dict[str, Any]) -> list[Message]:
     """A stored run (``s1app.store.get_run``) replayed as chat messages, forced text marked."""
-    segments = [Segment(s["section"], s["text"], bool(s["forced"])) for s in record.get("segments") or []]
+    segments = [Segment(s["section"], bool(s["forced"]), [s["text"]]) for s in record.get("segments") or []]
     thinking = "".join(segment_html(s) for s in segments if s.section in ("thinking", "delimiter"))
     answer = "".join(segment_html(s) for s in segments if s.section == "answer")
-    title = f"Thinking · {record.get('thinking_tokens') or 0} tokens"
-    if record.get("waits_inserted"):
-        title += f" · {record['waits_inserted']} Waits forced"
-    reason = record.get("thinking_end_reason")
-    if reason:
-        title += f" · {END_LABELS.get(reason, reason)}"
+    title = thinking_title(record.get("thinking_tokens") or 0, record.get("waits_inserted") or 0,
+                           record.get("thinking_end_reason"))
     messages: list[Message] = [
         {"role": "user", "content": html.escape(record.get("question") or "")},
         {"role": "assistant", "content": thinking or "…", "metadata": {"title": title, "status": "done"}},

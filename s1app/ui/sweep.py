@@ -8,22 +8,54 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from dataclasses import astuple, dataclass
 from typing import Any
 
 import gradio as gr
 from matplotlib.figure import Figure
 
+from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS
 from s1app.errors import ConfigError, S1AppError
 from s1app.eval.grading import grade
 from s1app.session import Session, validate_question
-from s1app.ui.chat import feed
-from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui, whole_number
+from s1app.ui.context import (
+    BACKEND_CHOICES,
+    UIContext,
+    budget_config_from_ui,
+    whole_number,
+)
 from s1app.ui.render import RunView, error_status_html, idle_status_html
-from s1app.ui.streaming import EventPump
+from s1app.ui.streaming import stop_flag, watch_runs
 
 MAX_SWEEP_RUNS = 48
 SWEEP_HEADERS = ["max thinking tokens", "Waits", "thinking tokens", "Waits inserted", "forced tokens",
                  "answer", "extracted", "correct", "stop reason", "time (s)"]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepRow:
+    """One finished run of a sweep: a row of the table (SWEEP_HEADERS, in this order)."""
+
+    budget: int
+    waits: int
+    thinking_tokens: int
+    waits_inserted: int
+    forced_tokens: int
+    answer: str
+    extracted: str
+    correct: str
+    """"yes", "no", or "" without a reference answer."""
+    stop_reason: str
+    time_s: float
+
+    @classmethod
+    def of(cls, budget: int, waits: int, view: RunView, reference: str | None) -> SweepRow:
+        fold = view.fold
+        graded = grade(fold.answer, reference)
+        stop = view.failure_message() if view.state == "failed" else (fold.finished.stats.stop_reason if fold.finished else "")
+        return cls(budget, waits, fold.thinking_tokens, fold.waits_inserted, fold.forced_tokens, fold.answer.strip(),
+                   graded.extracted or "", "" if graded.correct is None else ("yes" if graded.correct else "no"),
+                   stop, round(view.elapsed_s, 2))
 
 
 def parse_int_list(label: str, text: str | None, *, default: list[int] | None = None) -> list[int]:
@@ -37,28 +69,28 @@ def parse_int_list(label: str, text: str | None, *, default: list[int] | None = 
     return list(dict.fromkeys(values))
 
 
-def sweep_figure(rows: list[list[Any]], graded: bool) -> Figure:
+def sweep_figure(rows: list[SweepRow], graded: bool) -> Figure:
     """Thinking tokens used vs budget (one line per Wait count); with a reference, correctness too."""
     figure = Figure(figsize=(8.5, 3.4) if graded else (5.5, 3.4), layout="constrained")
     axes = figure.subplots(1, 2 if graded else 1, squeeze=False)[0]
-    by_waits: dict[int, list[list[Any]]] = {}
+    by_waits: dict[int, list[SweepRow]] = {}
     for row in rows:
-        by_waits.setdefault(row[1], []).append(row)
-    budgets = sorted({row[0] for row in rows})
+        by_waits.setdefault(row.waits, []).append(row)
+    budgets = sorted({row.budget for row in rows})
     used_axes = axes[0]
     if budgets:
         used_axes.plot(budgets, budgets, linestyle=":", color="grey", label="budget (cap)")
     for waits, group in sorted(by_waits.items()):
-        group = sorted(group, key=lambda row: row[0])
-        used_axes.plot([r[0] for r in group], [r[2] for r in group], marker="o", label=f"{waits} Waits")
+        group = sorted(group, key=lambda row: row.budget)
+        used_axes.plot([r.budget for r in group], [r.thinking_tokens for r in group], marker="o", label=f"{waits} Waits")
     used_axes.set(xlabel="max thinking tokens", ylabel="thinking tokens used", title="Thinking used vs budget")
     used_axes.set_xscale("symlog", linthresh=16)
     used_axes.legend(fontsize="small")
     if graded:
         correct_axes = axes[1]
         for waits, group in sorted(by_waits.items()):
-            group = sorted(group, key=lambda row: row[0])
-            correct_axes.plot([r[0] for r in group], [1 if r[7] else 0 for r in group], marker="o",
+            group = sorted(group, key=lambda row: row.budget)
+            correct_axes.plot([r.budget for r in group], [1 if r.correct == "yes" else 0 for r in group], marker="o",
                               drawstyle="steps-post", label=f"{waits} Waits")
         correct_axes.set(xlabel="max thinking tokens", ylabel="correct", title="Correct vs budget", ylim=(-0.1, 1.1))
         correct_axes.set_yticks([0, 1], ["no", "yes"])
@@ -92,50 +124,31 @@ class SweepTab:
             grid = [(budget, waits) for waits in wait_counts for budget in budgets]
             if len(grid) > MAX_SWEEP_RUNS:
                 raise ConfigError(f"That is {len(grid)} runs; a sweep runs at most {MAX_SWEEP_RUNS}: list fewer budgets or Wait counts.")
+            loaded = self.ctx.load(model_name, backend)
             configs = [budget_config_from_ui(max_thinking=budget, waits=waits, ignore_str=ignore_str,
                                              temperature=temperature, seed=seed, max_answer=max_answer,
-                                             context_length=self.ctx.context_length)
+                                             context_length=loaded.backend.info.context_length)
                        for budget, waits in grid]
-            loaded = self.ctx.load(model_name, backend)
         except S1AppError as failure:
             yield [], None, error_status_html(str(failure))
             return
-        graded = bool(reference and reference.strip())
-        rows: list[list[Any]] = []
-        flag = self.ctx.stop_flags.begin(request.session_hash, "sweep")
-        try:
+        reference = reference if reference and reference.strip() else None
+        rows: list[SweepRow] = []
+        with stop_flag(self.ctx, request.session_hash, "sweep") as flag:
             for index, config in enumerate(configs, start=1):
                 if flag.is_set():
                     break
                 view = RunView()
-                pump: EventPump = EventPump()
-                session = Session(loaded)
-                pump.start(index, lambda c=config, s=session: self.ctx.record(
-                    s.ask(question, c, cancel=flag)))
                 label = (f"run {index}/{len(configs)} · max thinking {config.max_thinking_tokens} · "
                          f"Waits {config.num_waits}")
-                for batch in pump.batches(self.ctx.update_interval_s):
-                    for _, item in batch:
-                        feed(view, item)
-                    yield rows, gr.skip(), _progress_html(label, view)
-                rows.append(self._row(config.max_thinking_tokens, config.num_waits, view, reference if graded else None))
-                yield rows, sweep_figure(rows, graded), _progress_html(label, view)
-        finally:
-            flag.set()
-            self.ctx.stop_flags.end(request.session_hash, "sweep", flag)
+                run = {index: (view, lambda c=config: Session(loaded).ask(question, c, cancel=flag))}
+                for _ in watch_runs(self.ctx, run):
+                    yield _cells(rows), gr.skip(), _progress_html(label, view)
+                rows.append(SweepRow.of(config.max_thinking_tokens, config.num_waits, view, reference))
+                yield _cells(rows), sweep_figure(rows, reference is not None), _progress_html(label, view)
         done = f"{len(rows)} of {len(configs)} runs done" + (" (stopped)" if len(rows) < len(configs) else "")
-        yield rows, sweep_figure(rows, graded), f'<div class="s1-status" data-state="finished" data-rows="{len(rows)}">{done}</div>'
-
-    @staticmethod
-    def _row(budget: int, waits: int, view: RunView, reference: str | None) -> list[Any]:
-        transcript = view.transcript
-        stats = view.finished.stats if view.finished else None
-        result = grade(transcript.answer, reference)
-        stop = view.failure_message() if view.state == "failed" else (stats.stop_reason if stats else "")
-        return [budget, waits, transcript.thinking_tokens, transcript.waits_inserted,
-                stats.forced_tokens if stats else 0, transcript.answer.strip(), result.extracted or "",
-                "" if result.correct is None else ("yes" if result.correct else "no"), stop,
-                round(view.elapsed_s, 2)]
+        yield (_cells(rows), sweep_figure(rows, reference is not None),
+               f'<div class="s1-status" data-state="finished" data-rows="{len(rows)}">{done}</div>')
 
     def stop(self, request: gr.Request) -> None:
         self.ctx.stop_flags.stop(request.session_hash, "sweep")
@@ -156,7 +169,7 @@ class SweepTab:
             backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
             temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)")
             seed = gr.Number(0, label="Seed (used when temperature > 0)")
-            max_answer = gr.Number(256, label="Max answer tokens")
+            max_answer = gr.Number(DEFAULT_MAX_ANSWER_TOKENS, label="Max answer tokens")
         with gr.Row():
             run_button = gr.Button("Run sweep", variant="primary", elem_id="sweep-run")
             stop_button = gr.Button("Stop", variant="stop")
@@ -167,6 +180,10 @@ class SweepTab:
                                            max_answer],
                          [table, plot, status], api_name="sweep", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="sweep_stop", queue=False)
+
+
+def _cells(rows: list[SweepRow]) -> list[list[Any]]:
+    return [list(astuple(row)) for row in rows]
 
 
 def _progress_html(label: str, view: RunView) -> str:

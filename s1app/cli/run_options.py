@@ -1,0 +1,112 @@
+"""The options every run-making command shares (model, backend, budget, sampling, log), by name.
+
+``RunOptions`` holds them; ``@with_run_options(...)`` adds them to a command's signature (so
+typer shows and parses them like the command's own) and passes the command one RunOptions. A
+command can change a default: ``@with_run_options(max_thinking=512)``.
+
+This module keeps real annotation objects (no ``from __future__ import annotations``): typer
+reads them from the signature built here.
+"""
+
+import functools
+import inspect
+from dataclasses import dataclass, fields
+from typing import Annotated, Optional
+
+import typer
+
+from s1app.backends import BackendOptions
+from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
+from s1app.loading import LoadedModel, load_model
+from s1app.loops import LoopSettings
+
+OPTION_TYPES = {
+    "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
+    "backend": Annotated[Optional[str], typer.Option("--backend", help="llamacpp | vllm | openai (default: the model's).")],
+    "format": Annotated[str, typer.Option("--format", help="auto | s1 | think-tags | prompted.")],
+    "max_thinking": Annotated[Optional[int], typer.Option("--max-thinking", help="Thinking budget in tokens (cap). Default: up to the context.")],
+    "min_thinking": Annotated[int, typer.Option("--min-thinking", help="Extend thinking with Waits until this many tokens.")],
+    "waits": Annotated[int, typer.Option("--waits", help="Times to suppress end-of-thinking and append the ignore string.")],
+    "ignore_str": Annotated[str, typer.Option("--ignore-str", help="Text appended to extend thinking.")],
+    "max_answer": Annotated[int, typer.Option("--max-answer", help="Answer budget in tokens.")],
+    "temperature": Annotated[float, typer.Option("--temperature", "-t", help="0 is greedy and deterministic.")],
+    "top_p": Annotated[float, typer.Option("--top-p")],
+    "seed": Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (runs with the same seed repeat).")],
+    "loop_detect": Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")],
+    "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
+    "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
+    "timeout": Annotated[float, typer.Option("--timeout", help="Seconds to wait for a server's next token (--backend openai).")],
+    "gpu_layers": Annotated[Optional[int], typer.Option("--gpu-layers", help="Layers llama.cpp offloads to the GPU (default: all on a GPU build, none on a CPU build).")],
+    "parallel": Annotated[Optional[int], typer.Option("--parallel", help="Runs llama.cpp decodes together in one batch (default: as many as fit 4 GiB of KV cache, at most 8).")],
+    "tensor_parallel_size": Annotated[int, typer.Option("--tensor-parallel-size", help="GPUs to shard the model over (--backend vllm).")],
+    "gpu_memory_utilization": Annotated[float, typer.Option("--gpu-memory-utilization", help="Share of GPU memory vLLM may take.")],
+    "dtype": Annotated[Optional[str], typer.Option("--dtype", help="Weights dtype for vLLM (bfloat16, float16, float32).")],
+    "no_log": Annotated[bool, typer.Option("--no-log", help="Do not record this run in the session log.")],
+    "db": Annotated[Optional[str], typer.Option("--db", envvar="S1APP_DB", help="Session log database path.")],
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    model: Optional[str] = None
+    backend: Optional[str] = None
+    format: str = "auto"
+    max_thinking: Optional[int] = None
+    min_thinking: int = 0
+    waits: int = 0
+    ignore_str: str = "Wait"
+    max_answer: int = DEFAULT_MAX_ANSWER_TOKENS
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: Optional[int] = None
+    loop_detect: bool = True
+    base_url: Optional[str] = None
+    api_key: Optional[str] = None
+    timeout: float = 60.0
+    gpu_layers: Optional[int] = None
+    parallel: Optional[int] = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    dtype: Optional[str] = None
+    no_log: bool = False
+    db: Optional[str] = None
+
+    def budget_config(self) -> BudgetConfig:
+        """Validated here, before any model loads (ConfigError says what to fix)."""
+        return BudgetConfig(
+            max_thinking_tokens=self.max_thinking, min_thinking_tokens=self.min_thinking, num_waits=self.waits,
+            ignore_str=self.ignore_str, max_answer_tokens=self.max_answer, temperature=self.temperature,
+            top_p=self.top_p, seed=self.seed, loop=LoopSettings(enabled=self.loop_detect),
+        )
+
+    def backend_options(self) -> BackendOptions:
+        return BackendOptions(
+            base_url=self.base_url, api_key=self.api_key, timeout_s=self.timeout, parallel=self.parallel,
+            gpu_layers=self.gpu_layers, tensor_parallel_size=self.tensor_parallel_size,
+            gpu_memory_utilization=self.gpu_memory_utilization, dtype=self.dtype,
+        )
+
+    def load(self) -> LoadedModel:
+        return load_model(self.model, backend=self.backend, format=self.format, options=self.backend_options())
+
+
+def with_run_options(**defaults):
+    """Give the decorated command every RunOptions field as a CLI option; it receives ``options``."""
+    shared = [inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, annotation=OPTION_TYPES[field.name],
+                                default=defaults.get(field.name, field.default)) for field in fields(RunOptions)]
+
+    def decorate(command):
+        own = [parameter for name, parameter in inspect.signature(command, eval_str=True).parameters.items()
+               if name != "options"]
+
+        @functools.wraps(command)
+        def with_options(**values):
+            shared_values = {parameter.name: values.pop(parameter.name) for parameter in shared}
+            return command(**values, options=RunOptions(**shared_values))
+
+        with_options.__signature__ = inspect.Signature(own + shared)
+        with_options.__annotations__ = {parameter.name: parameter.annotation for parameter in own + shared}
+        del with_options.__wrapped__  # typer must read the signature above, not the command's
+        return with_options
+
+    return decorate
