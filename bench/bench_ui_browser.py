@@ -7,11 +7,14 @@ status line is compared with the engine alone, alternating, on the same model. O
 machine the browser's rendering of every update competes with llama.cpp's two threads.
 
     .venv/bin/python bench/bench_ui_browser.py [--thinking 512] [--rounds 5] [--interval 0.1]
+    .venv/bin/python bench/bench_ui_browser.py --trace trace.json   # one traced run: where Chromium's time goes
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import statistics
 import sys
@@ -54,6 +57,23 @@ def browser_run(browser, url: str, thinking: int, answer: int) -> tuple[int, flo
         page.close()
 
 
+def trace_summary(path: str, top: int = 15) -> list[tuple[str, float]]:
+    """Seconds of the renderer's main thread per top-level trace event name, largest first."""
+    events = json.loads(Path(path).read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    main_threads = {(e["pid"], e["tid"]) for e in events
+                    if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"}
+    spans = sorted((e["ts"], e["ts"] + e.get("dur", 0), e["name"]) for e in events
+                   if e.get("ph") == "X" and (e.get("pid"), e.get("tid")) in main_threads)
+    totals: collections.Counter = collections.Counter()
+    covered_until = 0.0
+    for start, end, name in spans:  # top level only: a span inside the previous one is its child
+        if start >= covered_until:
+            totals[name] += (end - start) / 1e6
+            covered_until = end
+    return totals.most_common(top)
+
+
 def main() -> None:
     from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
@@ -62,6 +82,7 @@ def main() -> None:
     parser.add_argument("--answer", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="the UI's update interval (s)")
+    parser.add_argument("--trace", help="record a Chromium performance trace of one run to this file and summarize it")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -82,6 +103,16 @@ def main() -> None:
     ratios = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if args.trace:
+            browser.start_tracing(path=args.trace, categories=["devtools.timeline", "v8", "blink"])
+            seen, seen_s = browser_run(browser, url, args.thinking, args.answer)
+            browser.stop_tracing()
+            print(f"traced run: {seen} tokens in {seen_s:.2f} s; renderer main thread, top-level events:")
+            for name, seconds in trace_summary(args.trace):
+                print(f"  {seconds:7.3f} s  {name}")
+            browser.close()
+            demo.close()
+            return
         for round_index in range(1, args.rounds + 1):
             tokens, wall_s, _ = engine_run(model, config)
             seen, seen_s = browser_run(browser, url, args.thinking, args.answer)
