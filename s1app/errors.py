@@ -27,3 +27,11 @@ class BackendError(S1AppError):
 
 class StoreError(S1AppError):
     """The session store cannot be opened, read or written."""
+
+
+class DatasetError(S1AppError):
+    """A training or curation dataset cannot be read, or lacks a column it needs."""
+
+
+class CheckpointError(S1AppError):
+    """A folder given as a training checkpoint is not one (or is incomplete)."""

@@ -11,6 +11,8 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("S1APP_DB", os.path.join(tempfile.mkdtemp(prefix="s1app-test-db-"), "sessions.db"))
+# Nor do they see, or add to, the models a person registered (training's export writes there).
+os.environ.setdefault("S1APP_USER_MODELS_DIR", tempfile.mkdtemp(prefix="s1app-test-user-models-"))
 
 
 @pytest.fixture(scope="session")
