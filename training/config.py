@@ -53,6 +53,9 @@ class TrainConfig:
     dtype: Literal["bf16", "fp32"] = "bf16"
     """Compute dtype; weights, gradients and optimizer state stay fp32 (mixed precision)."""
     gradient_checkpointing: bool = False
+    cpu_threads: int | None = None
+    """Threads per process when training on a CPU (default: the cores / the processes). On a busy
+    machine 1 beats 2: an OpenMP thread spins while it waits for a descheduled peer."""
     attention: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
     # -- output ----------------------------------------------------------------------------
     output_dir: str = "checkpoints/run"
@@ -66,7 +69,7 @@ class TrainConfig:
         for name in ("block_size", "epochs", "global_batch_size", "micro_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        for name in ("max_samples", "max_steps", "save_every_steps"):
+        for name in ("max_samples", "max_steps", "save_every_steps", "cpu_threads"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1 (or left out), got {value}.")

@@ -10,7 +10,8 @@ solution, cot_type, source_type, metadata, cot, thinking_trajectories, attempt):
   ``Final Answer: $\\boxed{N}$`` (the words the engine itself forces when it caps thinking);
 - math_cot_100's shortest correct chain of thought per problem (``score`` true) as thinking,
   its reference answer boxed;
-- every row 8-gram-decontaminated against MATH500, GSM8K test, AIME24/25 and AMC23;
+- every row through curation's quality filter (no ``[asy]`` figures, no image references) and
+  8-gram-decontaminated against MATH500, GSM8K test, AIME24/25 and AMC23;
 - 50 GSM8K *test* questions, seeded, as the held-out set for the before/after measurement.
 """
 
@@ -22,6 +23,7 @@ import random
 import re
 from pathlib import Path
 
+from training.curate import quality_problem
 from training.data import PROJECT_ROOT
 from training.decontaminate import Decontaminator, questions_in_files
 
@@ -76,10 +78,12 @@ def main(argv: list[str] | None = None) -> None:
     picked = sorted(rng.sample(range(len(gsm8k)), args.gsm8k_rows))
     rows = [gsm8k_row(gsm8k[index], index) for index in picked]
     rows += [row for row in map(math_cot_row, read_jsonl(args.shared / "train" / "math_cot_100.jsonl")) if row]
-    kept = [row for row in rows if clean.overlap(row["question"]) is None]
+    usable = [row for row in rows if quality_problem(row) is None]
+    kept = [row for row in usable if clean.overlap(row["question"]) is None]
     rng.shuffle(kept)
     by_source = {source: sum(row["source_type"] == source for row in kept) for source in {row["source_type"] for row in rows}}
-    print(f"{len(rows)} rows, {len(rows) - len(kept)} dropped by 8-gram decontamination, kept {by_source}")
+    print(f"{len(rows)} rows: {len(rows) - len(usable)} dropped by the quality filter, {len(usable) - len(kept)} by "
+          f"8-gram decontamination; kept {by_source}")
     TRACES_FILE.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept), encoding="utf-8")
 
     test = read_jsonl(args.shared / "eval" / "gsm8k_test.jsonl")

@@ -28,16 +28,19 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from s1app.errors import S1AppError
 from training.checkpoint import checkpoint_dir, find_checkpoint, load_checkpoint, save_checkpoint
 from training.config import TrainConfig, load_config
 from training.data import IGNORE_INDEX, PROJECT_ROOT, Sample, build_samples, label_token_counts, load_rows
 from training.model import build_sharded_model, compute_dtype, cpu_supports_bf16, model_source
+from training.steps import StepPlan, collate, learning_rate_factor, micro_batches
 
 LOG_FILE = "train_log.jsonl"
 
@@ -51,67 +54,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# -- which samples each step sees -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StepPlan:
-    """The data order: a seeded permutation per epoch, cut into global batches. Pure, so resume is exact."""
-
-    samples: int
-    global_batch_size: int
-    epochs: int
-    seed: int
-    max_steps: int | None = None
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return math.ceil(self.samples / self.global_batch_size)
-
-    @property
-    def total_steps(self) -> int:
-        return self.max_steps or self.epochs * self.steps_per_epoch
-
-    def batch(self, step: int) -> list[int]:
-        """Sample indices of optimizer step ``step`` (0-based). The last batch of an epoch is
-        topped up from the epoch's start, so every process runs the same number of passes."""
-        epoch, index = divmod(step, self.steps_per_epoch)
-        order = torch.randperm(self.samples, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
-        wrapped = order * math.ceil((index + 1) * self.global_batch_size / self.samples)
-        return wrapped[index * self.global_batch_size:(index + 1) * self.global_batch_size]
-
-
-def learning_rate_factor(step: int, total_steps: int, warmup_steps: int) -> float:
-    """Linear warmup to 1 over ``warmup_steps``, then cosine decay to 0 at ``total_steps``."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-def micro_batches(indices: list[int], rank: int, world_size: int, micro_batch_size: int) -> list[list[int]]:
-    mine = indices[rank::world_size]
-    return [mine[start:start + micro_batch_size] for start in range(0, len(mine), micro_batch_size)]
-
-
-def collate(samples: list[Sample], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """Right-padded input ids, labels (padding is IGNORE_INDEX) and the attention mask."""
-    width = max(len(sample.input_ids) for sample in samples)
-    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(samples), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(samples), width), dtype=torch.long)
-    for row, sample in enumerate(samples):
-        ids[row, :len(sample.input_ids)] = torch.tensor(sample.input_ids)
-        labels[row, :len(sample.labels)] = torch.tensor(sample.labels)
-        mask[row, :len(sample.input_ids)] = 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+LOSS_CHUNK_TOKENS = 4096
 
 
 def summed_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Next-token cross-entropy summed over the label tokens (fp32 logits)."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(),
-                           ignore_index=IGNORE_INDEX, reduction="sum")
+    """Next-token cross-entropy summed over the label tokens, in fp32.
+
+    Taken in chunks of positions, each recomputed in backward: at a 32k block and Qwen's 152k
+    vocabulary, fp32 logits for the whole sequence alone would take 20 GB of a GPU's memory.
+    """
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    labels = batch["labels"][:, 1:]
+    total = torch.zeros((), device=logits.device)
+    for logit_chunk, label_chunk in zip(logits.split(LOSS_CHUNK_TOKENS, dim=1), labels.split(LOSS_CHUNK_TOKENS, dim=1)):
+        total = total + checkpoint(_chunk_loss, logit_chunk, label_chunk, use_reentrant=False)
+    return total
+
+
+def _chunk_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -126,24 +87,50 @@ def start_process_group() -> torch.device:
         torch.cuda.set_device(device)
         dist.init_process_group("nccl", device_id=device)
         return device
-    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_processes))
     dist.init_process_group("gloo")
     return torch.device("cpu")
 
 
-def train(config: TrainConfig, device: torch.device, resume: str | None) -> None:
-    rank, world_size = dist.get_rank(), dist.get_world_size()
-    is_rank0 = rank == 0
-    say = print if is_rank0 else (lambda *args, **kwargs: None)
-    accumulation = config.gradient_accumulation_steps(world_size)
-    compute = compute_dtype(config.dtype, device.type, cpu_supports_bf16())
-    output_dir = Path(config.output_dir) if Path(config.output_dir).is_absolute() else PROJECT_ROOT / config.output_dir
-    resume_from = find_checkpoint(resume) if resume else None
-    torch.manual_seed(config.seed)
+def cpu_threads(configured: int | None) -> int:
+    """Threads per process: the config's, else OMP_NUM_THREADS (torchrun sets 1 for N > 1), else
+    this node's cores shared by its processes."""
+    if configured:
+        return configured
+    if os.environ.get("OMP_NUM_THREADS"):
+        return int(os.environ["OMP_NUM_THREADS"])
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
-    # The model's folder (rank 0 dequantizes a GGUF once; the others then find it), tokenizer, data.
-    source = model_source(config.model) if is_rank0 else None
+
+@dataclass
+class Run:
+    """Everything the steps of one run share, built once by ``prepare``."""
+
+    config: TrainConfig
+    device: torch.device
+    tokenizer: Any
+    samples: list[Sample]
+    label_counts: list[int]
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    plan: StepPlan
+    output_dir: Path
+    provenance: dict[str, Any]
+
+    @property
+    def is_rank0(self) -> bool:
+        return dist.get_rank() == 0
+
+
+def prepare(config: TrainConfig, device: torch.device) -> Run:
+    """Data in the s1 format, the sharded model, AdamW and its warmup + cosine schedule."""
+    is_rank0 = dist.get_rank() == 0
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads(config.cpu_threads))
+    compute = compute_dtype(config.dtype, device.type, cpu_supports_bf16())
+    accumulation = config.gradient_accumulation_steps(dist.get_world_size())
+    torch.manual_seed(config.seed)
+    source = model_source(config.model) if is_rank0 else None  # rank 0 dequantizes a GGUF once
     dist.barrier()
     source = source or model_source(config.model)
     from transformers import AutoTokenizer
@@ -151,10 +138,6 @@ def train(config: TrainConfig, device: torch.device, resume: str | None) -> None
     tokenizer = AutoTokenizer.from_pretrained(source.folder)
     rows = load_rows(config.dataset, config.dataset_split)[: config.max_samples]
     samples, report = build_samples(rows, tokenizer, config.block_size, config.trajectory, config.dataset)
-    label_counts = label_token_counts(samples)
-    say(f"data: {report.summary()}")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
     model = build_sharded_model(source.folder, attention=config.attention, gradient_checkpointing=config.gradient_checkpointing,
                                 compute=compute, device=device, is_rank0=is_rank0)
     decay = [p for p in model.parameters() if p.ndim >= 2]  # no weight decay on norms and biases (as HF Trainer)
@@ -166,57 +149,74 @@ def train(config: TrainConfig, device: torch.device, resume: str | None) -> None
     plan = StepPlan(len(samples), config.global_batch_size, config.epochs, config.seed, config.max_steps)
     warmup_steps = math.ceil(config.warmup_ratio * plan.total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(step, plan.total_steps, warmup_steps))
+    output_dir = Path(config.output_dir) if Path(config.output_dir).is_absolute() else PROJECT_ROOT / config.output_dir
+    if is_rank0:
+        print(f"data: {report.summary()}")
+        print(f"{plan.total_steps} steps of {config.global_batch_size} samples: {dist.get_world_size()} processes x "
+              f"{accumulation} micro-batches of {config.micro_batch_size}, {compute} compute on {device.type}")
+        output_dir.mkdir(parents=True, exist_ok=True)
+    provenance = {"base_model": config.model, "source_gguf": source.source_gguf, "format": "s1", "config": asdict(config)}
+    return Run(config, device, tokenizer, samples, label_token_counts(samples), model, optimizer, scheduler, plan,
+               output_dir, provenance)
+
+
+def train_step(run: Run, step: int) -> dict[str, Any]:
+    """One optimizer step over the global batch; returns its log record."""
+    started = time.perf_counter()
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    indices = run.plan.batch(step)
+    label_tokens = sum(run.label_counts[index] for index in indices)
+    pad_id = run.tokenizer.pad_token_id if run.tokenizer.pad_token_id is not None else run.tokenizer.eos_token_id
+    loss_sum = torch.zeros((), device=run.device)
+    passes = micro_batches(indices, rank, world_size, run.config.micro_batch_size)
+    for number, micro in enumerate(passes):
+        run.model.set_requires_gradient_sync(number == len(passes) - 1)  # reduce-scatter once per step
+        loss = summed_loss(run.model, collate([run.samples[index] for index in micro], pad_id, run.device))
+        # FSDP averages gradients over processes, hence x world_size: the step's gradient is the
+        # mean over all label tokens of the global batch.
+        (loss * world_size / label_tokens).backward()
+        loss_sum += loss.detach()
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.max_grad_norm)
+    learning_rate = run.scheduler.get_last_lr()[0]
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    dist.all_reduce(loss_sum)
+    step_s = time.perf_counter() - started
+    tokens = sum(len(run.samples[index].input_ids) for index in indices)
+    return {"step": step + 1, "epoch": round((step + 1) / run.plan.steps_per_epoch, 4),
+            "loss": loss_sum.item() / label_tokens, "lr": learning_rate, "grad_norm": _full(grad_norm),
+            "tokens": tokens, "label_tokens": label_tokens, "tokens_per_s": tokens / step_s, "step_s": step_s,
+            "world_size": world_size}
+
+
+def train(config: TrainConfig, device: torch.device, resume: str | None) -> None:
+    """The whole run: prepare, resume if asked, then step, log and save to the end."""
+    resume_from = find_checkpoint(resume) if resume else None
+    run = prepare(config, device)
     settings = asdict(config)
     start_step = 0
     if resume_from is not None:
-        start_step = load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler, settings=settings)
-        say(f"resumed from {resume_from} at step {start_step}")
-    say(f"{plan.total_steps} steps of {config.global_batch_size} samples: {world_size} processes x "
-        f"{accumulation} micro-batches of {config.micro_batch_size}, {compute} compute on {device.type}")
-
-    provenance = {"base_model": config.model, "source_gguf": source.source_gguf, "format": "s1", "config": settings}
-    save_dtype = torch.bfloat16 if config.save_dtype == "bf16" else torch.float32
-    log_path = output_dir / LOG_FILE
-    if is_rank0:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    progress = _progress_bar(is_rank0, start_step, plan.total_steps)
-    model.train()
-    for step in range(start_step, plan.total_steps):
-        started = time.perf_counter()
-        indices = plan.batch(step)
-        label_tokens = sum(label_counts[index] for index in indices)
-        loss_sum = torch.zeros((), device=device)
-        passes = micro_batches(indices, rank, world_size, config.micro_batch_size)
-        for number, micro in enumerate(passes):
-            model.set_requires_gradient_sync(number == len(passes) - 1)  # reduce-scatter once per step
-            loss = summed_loss(model, collate([samples[index] for index in micro], pad_id, device))
-            # Gradients are averaged over processes, hence x world_size: the step's gradient is the
-            # mean over all label tokens of the global batch.
-            (loss * world_size / label_tokens).backward()
-            loss_sum += loss.detach()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-        learning_rate = scheduler.get_last_lr()[0]
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        dist.all_reduce(loss_sum)
-        step_s = time.perf_counter() - started
-        tokens = sum(len(samples[index].input_ids) for index in indices)
-        record = {"step": step + 1, "epoch": round((step + 1) / plan.steps_per_epoch, 4),
-                  "loss": loss_sum.item() / label_tokens, "lr": learning_rate, "grad_norm": _full(grad_norm),
-                  "tokens": tokens, "label_tokens": label_tokens, "tokens_per_s": tokens / step_s, "step_s": step_s,
-                  "world_size": world_size}
-        if is_rank0:
-            with log_path.open("a", encoding="utf-8") as log:
+        start_step = load_checkpoint(resume_from, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler, settings=settings)
+        if run.is_rank0:
+            print(f"resumed from {resume_from} at step {start_step}")
+    progress = _progress_bar(run.is_rank0, start_step, run.plan.total_steps)
+    run.model.train()
+    for step in range(start_step, run.plan.total_steps):
+        record = train_step(run, step)
+        if run.is_rank0:
+            with (run.output_dir / LOG_FILE).open("a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
             progress.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
             progress.update(1)
-        last = step + 1 == plan.total_steps
-        if last or (config.save_every_steps and (step + 1) % config.save_every_steps == 0):
-            path = checkpoint_dir(output_dir, step + 1)
-            save_checkpoint(path, model=model, optimizer=optimizer, scheduler=scheduler, step=step + 1, settings=settings,
-                            tokenizer=tokenizer, provenance=provenance, save_dtype=save_dtype)
-            say(f"saved {path}")
+        done = step + 1
+        if done == run.plan.total_steps or (config.save_every_steps and done % config.save_every_steps == 0):
+            path = checkpoint_dir(run.output_dir, done)
+            save_checkpoint(path, model=run.model, optimizer=run.optimizer, scheduler=run.scheduler, step=done,
+                            settings=settings, tokenizer=run.tokenizer, provenance=run.provenance,
+                            save_dtype=torch.bfloat16 if config.save_dtype == "bf16" else torch.float32)
+            if run.is_rank0:
+                print(f"saved {path}")
     progress.close()
 
 

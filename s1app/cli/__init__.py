@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from s1app.cli import ask, chat, models
-from s1app.cli import logs
+from s1app.cli import logs, train
 from s1app.errors import S1AppError
 
 app = typer.Typer(
@@ -21,6 +21,9 @@ app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.command("models")(models.list_models)
 app.add_typer(logs.logs_app, name="logs")
+app.command("train")(train.train)
+app.command("curate")(train.curate)
+app.command("export-model")(train.export_model)
 
 
 def main() -> None:
