@@ -37,7 +37,7 @@ from training.data import load_rows
 from training.decontaminate import Decontaminator, questions_in_files
 from training.difficulty import Solver, reference_solver
 from training.domains import Classifier, heuristic_domain, load_classifier
-from training.pool import question_of, reference_answer_of, trace_of
+from training.pool import has_failed_trajectory, question_of, reference_answer_of, trace_of
 
 ARTIFACTS: dict[str, re.Pattern[str]] = {
     "asymptote figure": re.compile(r"\[asy\]", re.IGNORECASE),
@@ -47,9 +47,10 @@ ARTIFACTS: dict[str, re.Pattern[str]] = {
 
 def quality_problem(row: dict[str, Any]) -> str | None:
     """Why the row is unusable ("missing question", "asymptote figure", ...), or None."""
-    for name, text in (("question", question_of(row)), ("trace", trace_of(row))):
-        if not text.strip():
-            return f"missing {name}"
+    if not question_of(row).strip():
+        return "missing question"
+    if has_failed_trajectory(row) or not trace_of(row).strip():
+        return "missing trace"
     for name, pattern in ARTIFACTS.items():
         if pattern.search(question_of(row)) or pattern.search(trace_of(row)):
             return name

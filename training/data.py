@@ -16,7 +16,6 @@ the same schema. s1K: ``thinking_trajectories`` (list) + ``attempt``; s1K-1.1:
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,15 +196,11 @@ def build_samples(rows: list[dict[str, Any]], tokenizer: Any, block_size: int, t
             else:
                 report.cut_answer_truncated += 1
             sample = Sample(sample.input_ids[:block_size], sample.labels[:block_size])
-        report.label_tokens += sum(label != IGNORE_INDEX for label in sample.labels[1:])
         samples.append(sample)
+    report.label_tokens = sum(label_token_counts(samples))
     return samples, report
 
 
 def label_token_counts(samples: list[Sample]) -> list[int]:
     """Per sample, the tokens the loss is taken over (labels are shifted by one for next-token loss)."""
     return [sum(label != IGNORE_INDEX for label in sample.labels[1:]) for sample in samples]
-
-
-def source_counts(rows: list[dict[str, Any]]) -> Counter:
-    return Counter(str(row.get("source_type", "")) for row in rows)

@@ -8,7 +8,9 @@ from typing import Any
 from s1app.eval.grading import extract_answer
 
 QUESTION_FIELDS = ("question", "problem")
-TRACE_FIELDS = ("thinking_trajectories", "deepseek_thinking_trajectory", "gemini_thinking_trajectory", "thinking", "cot")
+TRAJECTORY_FIELDS = ("thinking_trajectories", "deepseek_thinking_trajectory", "gemini_thinking_trajectory")
+"""Columns of pools made with a teacher model (s1K, s1K-1.1, the 59K pool): empty means the call failed."""
+TRACE_FIELDS = (*TRAJECTORY_FIELDS, "thinking", "cot")
 REFERENCE_FIELDS = ("answer", "gt", "solution")
 
 
@@ -30,6 +32,11 @@ def question_of(row: dict[str, Any]) -> str:
 def trace_of(row: dict[str, Any]) -> str:
     """The reasoning trace; a pool without traces (s1k_questions.json) falls back to the solution."""
     return first_text(row, TRACE_FIELDS) or first_text(row, ("solution",))
+
+
+def has_failed_trajectory(row: dict[str, Any]) -> bool:
+    """The row has a teacher trajectory column, and it is empty (an API error in the pool)."""
+    return any(field in row for field in TRAJECTORY_FIELDS) and not first_text(row, TRAJECTORY_FIELDS)
 
 
 def reference_answer_of(row: dict[str, Any]) -> str:
