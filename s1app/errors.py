@@ -32,3 +32,11 @@ class StoreError(S1AppError):
 class NativeCrashError(BackendError):
     """A native library (llama.cpp) crashed in a test run in a child process: the build does not
     run on this machine, so the app did not load it in-process."""
+
+
+class DatasetError(S1AppError):
+    """A training or curation dataset cannot be read, or lacks a column it needs."""
+
+
+class CheckpointError(S1AppError):
+    """A folder given as a training checkpoint is not one (or is incomplete)."""

@@ -8,10 +8,13 @@ only when online), or raises ModelNotFoundError saying what to download and wher
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+import platformdirs
 
 from s1app.errors import ConfigError, ModelNotFoundError
 from s1app.formats import FORMAT_NAMES
@@ -24,6 +27,13 @@ PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 def models_dir() -> Path:
     """Where models.toml and dropped-in GGUF files live (``S1APP_MODELS_DIR`` overrides)."""
     return Path(os.environ.get("S1APP_MODELS_DIR") or PROJECT_MODELS_DIR)
+
+
+def user_models_dir() -> Path:
+    """Models a person added (training's export writes here): a models.toml beside the project's,
+    in the user data dir (``S1APP_USER_MODELS_DIR`` overrides)."""
+    override = os.environ.get("S1APP_USER_MODELS_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir("s1app")) / "models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,23 +64,45 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
     return entry
 
 
+def _read_toml_entries(toml_path: Path) -> dict[str, ModelEntry]:
+    if not toml_path.exists():
+        return {}
+    try:
+        tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
+    except tomllib.TOMLDecodeError as failure:
+        raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
+    return {name: _entry_from_table(name, table) for name, table in tables.items()}
+
+
 def load_registry(directory: Path | None = None) -> dict[str, ModelEntry]:
-    """Entries of models.toml, then every ``*.gguf`` in the folder not already named there."""
+    """Entries of models.toml, every ``*.gguf`` in the folder not already named there, then the
+    user's registry (``user_models_dir()``)."""
     directory = directory or models_dir()
-    entries: dict[str, ModelEntry] = {}
-    toml_path = directory / "models.toml"
-    if toml_path.exists():
-        try:
-            tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
-        except tomllib.TOMLDecodeError as failure:
-            raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
-        for name, table in tables.items():
-            entries[name] = _entry_from_table(name, table)
+    entries = _read_toml_entries(directory / "models.toml")
     named_sources = {entry.source for entry in entries.values()}
     for gguf in sorted(directory.glob("*.gguf")):
         if gguf.name not in named_sources and gguf.stem not in entries:
             entries[gguf.stem] = ModelEntry(name=gguf.stem, source=gguf.name, description="dropped into models/")
+    entries.update(_read_toml_entries(user_models_dir() / "models.toml"))
     return entries
+
+
+def add_user_model(entry: ModelEntry) -> Path:
+    """Add (or replace) ``entry`` in the user's registry; the app lists and loads it at once."""
+    toml_path = user_models_dir() / "models.toml"
+    entries = _read_toml_entries(toml_path)
+    entries[entry.name] = entry
+    defaults = {field.name: field.default for field in fields(ModelEntry)}
+    lines = ["# Models added by s1app (training's export-model). Same schema as models/models.toml.", ""]
+    for item in entries.values():
+        lines.append(f"[models.{json.dumps(item.name)}]")
+        for key, value in asdict(item).items():
+            if key != "name" and (key == "source" or value != defaults[key]):
+                lines.append(f"{key} = {json.dumps(value)}")
+        lines.append("")
+    toml_path.parent.mkdir(parents=True, exist_ok=True)
+    toml_path.write_text("\n".join(lines), encoding="utf-8")
+    return toml_path
 
 
 def default_entry(registry: dict[str, ModelEntry]) -> ModelEntry:

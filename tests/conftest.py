@@ -13,6 +13,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("S1APP_DB", os.path.join(tempfile.mkdtemp(prefix="s1app-test-db-"), "sessions.db"))
 # The llama.cpp build check (s1app.native_check) runs once per test session, not into the user's cache.
 os.environ.setdefault("S1APP_CACHE_DIR", tempfile.mkdtemp(prefix="s1app-test-cache-"))
+# Nor do they see, or add to, the models a person registered (training's export writes there).
+os.environ.setdefault("S1APP_USER_MODELS_DIR", tempfile.mkdtemp(prefix="s1app-test-user-models-"))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from s1app.cli import ask, chat, doctor, logs, models
+from s1app.cli import ask, chat, doctor, logs, models, train
 from s1app.errors import S1AppError
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app.command("chat")(chat.chat)
 app.command("models")(models.list_models)
 app.command("doctor")(doctor.doctor)
 app.add_typer(logs.logs_app, name="logs")
+app.command("train")(train.train)
+app.command("curate")(train.curate)
+app.command("export-model")(train.export_model)
 
 
 def main() -> None:
