@@ -27,3 +27,11 @@ class BackendError(S1AppError):
 
 class StoreError(S1AppError):
     """The session store cannot be opened, read or written."""
+
+
+class BenchmarkError(S1AppError):
+    """The benchmark cannot be loaded: an unknown name, a missing file, JSONL without the fields."""
+
+
+class EvalRunError(S1AppError):
+    """An eval run folder cannot be resumed or read (no such run, a broken manifest, other settings)."""
