@@ -64,7 +64,7 @@ def eval_command(
     db: DbOption = None,
 ) -> None:
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
-    out_dir = out or default_out_dir()
+    out_dir = out or default_out_dir(db)
     loader = partial(load_model, options=backend_options(base_url, api_key, timeout))
     if resume:
         given = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from s1app.errors import EvalRunError
 from s1app.eval.methods import Setting
 from s1app.eval.plan import EvalPlan
@@ -37,8 +35,11 @@ SUMMARY_JSON = "summary.json"
 PLOT = "accuracy_vs_thinking.png"
 
 
-def default_out_dir() -> Path:
-    return Path(platformdirs.user_data_dir("s1app", appauthor=False)) / "evals"
+def default_out_dir(db: str | os.PathLike | None = None) -> Path:
+    """``evals/`` next to the session log (``--db`` > $S1APP_DB > the per-user data folder)."""
+    from s1app.store.db import resolve_db_path
+
+    return resolve_db_path(db).parent / "evals"
 
 
 @dataclass
