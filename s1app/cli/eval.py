@@ -34,7 +34,7 @@ from s1app.errors import ConfigError
 from s1app.eval.benches import BENCH_NAMES
 from s1app.eval.harness import EvalJob, EvalSummary, new_job, resumed_job, run_job, summarize_job
 from s1app.eval.methods import METHODS
-from s1app.eval.plan import DEFAULT_BUDGETS, DEFAULT_MAX_ANSWER_TOKENS, EvalPlan
+from s1app.eval.plan import DEFAULT_BUDGETS, DEFAULT_MAX_ANSWER_TOKENS, DEFAULT_MAX_TRIES, EvalPlan
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
 from s1app.eval.rundir import default_out_dir
@@ -48,7 +48,7 @@ def eval_command(
     budgets: Annotated[Optional[str], typer.Option("--budgets", help=f"Thinking budgets in tokens (default {DEFAULT_BUDGETS}).")] = None,
     waits: Annotated[Optional[str], typer.Option("--waits", help="Budget forcing: Wait counts, e.g. 0,1,2 (default 0).")] = None,
     votes: Annotated[Optional[str], typer.Option("--votes", help="Majority voting: samples per question, e.g. 1,2,4.")] = None,
-    max_tries: Annotated[Optional[int], typer.Option("--max-tries", help="Rejection sampling: samples at most per question (default 8).")] = None,
+    max_tries: Annotated[Optional[int], typer.Option("--max-tries", help=f"Rejection sampling: samples at most per question (default {DEFAULT_MAX_TRIES}).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
     max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {DEFAULT_MAX_ANSWER_TOKENS}).")] = None,
     ceiling_tokens: Annotated[Optional[int], typer.Option("--ceiling-tokens", help="Cap for methods that do not cap thinking themselves (default: the context).")] = None,
@@ -78,8 +78,10 @@ def eval_command(
         if not bench or not method:
             raise ConfigError("Say what to run: --bench NAME|FILE.jsonl and --method NAME (or --resume RUN).")
         plan = EvalPlan.from_options(
-            bench=bench, methods=method, budgets=budgets, waits=waits, votes=votes, max_tries=max_tries or 8,
-            limit=limit, max_answer_tokens=max_answer or DEFAULT_MAX_ANSWER_TOKENS, ceiling_tokens=ceiling_tokens,
+            bench=bench, methods=method, budgets=budgets, waits=waits, votes=votes,
+            max_tries=DEFAULT_MAX_TRIES if max_tries is None else max_tries, limit=limit,
+            max_answer_tokens=DEFAULT_MAX_ANSWER_TOKENS if max_answer is None else max_answer,
+            ceiling_tokens=ceiling_tokens,
             model=model, backend=backend)
         job = new_job(plan, out_dir, loader)
     console = Console(stderr=True, highlight=False)
@@ -96,8 +98,8 @@ def eval_command(
 def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> bool:
     """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
     scope = CancelScope()
-    done = len(job.rundir.records())
-    correct = sum(record.correct for record in job.rundir.records())
+    finished = job.rundir.records()
+    done, correct = len(finished), sum(record.correct for record in finished)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[score]}"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress, _ctrl_c_cancels(scope, console):

@@ -31,6 +31,7 @@ class Sweep:
     waits: tuple[int, ...] = (0,)
     votes: tuple[int, ...] = (1, 2, 4)
     max_tries: int = 8
+    """Rejection sampling: samples drawn at most per question."""
     ceiling_tokens: int | None = None
 
 

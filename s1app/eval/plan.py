@@ -13,6 +13,7 @@ from s1app.eval.methods import Setting, Sweep, resolve_methods, settings_for
 
 DEFAULT_BUDGETS = "0,64,256,1024"
 DEFAULT_MAX_ANSWER_TOKENS = 256
+DEFAULT_MAX_TRIES = 8
 MAX_SETTINGS = 200
 
 
@@ -53,7 +54,7 @@ class EvalPlan:
 
     @classmethod
     def from_options(cls, *, bench: str, methods: str, budgets: str | None, waits: str | None = None,
-                     votes: str | None = None, max_tries: int = 8, limit: int | None = None,
+                     votes: str | None = None, max_tries: int = DEFAULT_MAX_TRIES, limit: int | None = None,
                      max_answer_tokens: int = DEFAULT_MAX_ANSWER_TOKENS, ceiling_tokens: int | None = None,
                      model: str | None = None, backend: str | None = None) -> EvalPlan:
         """Validate what a person typed (CLI or UI); ConfigError says what to fix."""

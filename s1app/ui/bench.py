@@ -68,6 +68,12 @@ class BenchTab:
                 finished.put(failure)
 
         threading.Thread(target=work, daemon=True, name="s1app-ui-bench").start()
+        try:
+            yield from self._updates(job, scope, finished, flag)
+        finally:
+            scope.cancel_all()  # the page went away mid-run (or the run is over: then a no-op)
+
+    def _updates(self, job: EvalJob, scope: CancelScope, finished: queue.Queue, flag: threading.Event) -> Iterator[tuple]:
         labels = {setting.key: setting.label for setting in job.rundir.settings}
         records, outcome = [], "running"
         while outcome == "running":
