@@ -5,10 +5,13 @@
 (b) time of thinking with K forced Waits / time of one uninterrupted generation of the same total
     token count (goal <= 1.05: each continuation reuses the KV cache of the shared prefix);
 (c) total tok/s of two runs at once on one backend (compare view, two users) / tok/s of one run
-    alone: about 1.0, since both advance in turn on the one decode thread.
+    alone: above 1, since both are decoded in one batch per step;
+(d) time to first token of each turn of a multi-turn chat with prefix reuse (the backend keeps the
+    conversation's KV and evaluates only the new turn) / the same prompt evaluated cold: what the
+    reproducible design keeps of prefix reuse (goal: well below 1 from the second turn on).
 
-Each measurement runs on a fresh llama.cpp context, alternating engine and raw, ``--repeats``
-times; medians are reported.
+Each measurement runs on a fresh model, alternating engine and raw, ``--repeats`` times;
+medians are reported.
 
     .venv/bin/python bench/bench_engine.py [--repeats 3] [--waits 4]
 """
@@ -20,11 +23,12 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 
 from llama_cpp import Llama
 
-from s1app.backends.llamacpp import LlamaCppBackend, decode_thread
+from s1app.backends.decode_loop import decode_loop
+from s1app.backends.llamacpp import LlamaCppBackend
+from s1app.session import Turn
 from s1app.budget import BudgetConfig
 from s1app.events import RunStarted, ThinkingEnded
 from s1app.loading import prepare
@@ -35,9 +39,9 @@ from s1app.session import Session
 CONTEXT = 8192
 
 
-def fresh_model(contexts: int = 1):
+def fresh_model(parallel: int = 1):
     entry = resolve_model(None)
-    backend = LlamaCppBackend(locate_weights(entry), name=entry.name, context_length=CONTEXT, max_contexts=contexts)
+    backend = LlamaCppBackend(locate_weights(entry), name=entry.name, context_length=CONTEXT, parallel=parallel)
     return prepare(backend, entry)
 
 
@@ -62,11 +66,11 @@ def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, in
 def raw_generation(prompt: list[int], count: int) -> float:
     """Seconds for llama-cpp-python's own generate loop to produce ``count`` tokens (greedy).
 
-    It runs on the same decode thread as the engine (see s1app/backends/llamacpp.py for why a
+    It runs on the same decode thread as the engine (see s1app/backends/decode_loop.py for why a
     thread matters), so the two are compared on equal terms.
     """
 
-    def timed() -> Iterator[float]:
+    def timed() -> float:
         llama = Llama(model_path=locate_weights(resolve_model(None)), n_ctx=CONTEXT, n_threads=os.cpu_count(), verbose=False)
         started = time.perf_counter()
         produced = 0
@@ -74,15 +78,16 @@ def raw_generation(prompt: list[int], count: int) -> float:
             produced += 1
             if produced == count:
                 break
-        yield time.perf_counter() - started
+        seconds = time.perf_counter() - started
         llama.close()
+        return seconds
 
-    return list(decode_thread().stream(timed))[0]
+    return decode_loop().call(timed)
 
 
 def concurrent_throughput(question: str, tokens: int) -> tuple[float, float]:
     """tok/s of one run alone, and total tok/s of two identical runs at once, on one backend."""
-    model = fresh_model(contexts=2)
+    model = fresh_model(parallel=2)
     config = BudgetConfig(max_thinking_tokens=tokens, loop=LoopSettings(enabled=False), max_answer_tokens=1)
 
     def one_run() -> int:
@@ -99,12 +104,50 @@ def concurrent_throughput(question: str, tokens: int) -> tuple[float, float]:
             thread.join()
         return sum(counts) / (time.perf_counter() - started)
 
-    two_at_once()  # warm-up: both contexts exist and hold the prompt
+    two_at_once()  # warm-up: both sequences hold the prompt
     together = two_at_once()
     started = time.perf_counter()
     alone = one_run() / (time.perf_counter() - started)
     model.backend.close()
     return alone, together
+
+
+CHAT_TURNS = [
+    "What is the capital of France?", "And of Italy?", "Which of the two is bigger?",
+    "Name a famous building in each.", "Which one is older?", "Summarise what we said.",
+]
+
+
+def time_to_first_token(model, turns: list[Turn], question: str, config: BudgetConfig) -> tuple[float, str]:
+    """Seconds from asking to the first thinking token, and the answer (for the next turn)."""
+    started = time.perf_counter()
+    first = None
+    answer = []
+    for event in Session(model, turns=list(turns)).ask(question, config):
+        if first is None and type(event).__name__ == "ThinkingDelta":
+            first = time.perf_counter() - started
+        elif type(event).__name__ == "AnswerDelta":
+            answer.append(event.text)
+    return first or 0.0, "".join(answer)
+
+
+def multi_turn_reuse() -> list[tuple[int, float, float]]:
+    """(prompt tokens, TTFT with the conversation's cache, TTFT cold) for each turn of one chat."""
+    config = BudgetConfig(max_thinking_tokens=48, max_answer_tokens=32)
+    warm_model, cold_model = fresh_model(), fresh_model()
+    turns: list[Turn] = []
+    rows = []
+    for question in CHAT_TURNS:
+        prompt_tokens = len(Session(warm_model, turns=list(turns)).prompt_ids(question))
+        warm, answer = time_to_first_token(warm_model, turns, question, config)
+        cold_model.backend.close()
+        cold_model = fresh_model()  # nothing cached: the whole conversation is evaluated
+        cold, _ = time_to_first_token(cold_model, turns, question, config)
+        rows.append((prompt_tokens, warm, cold))
+        turns.append(Turn(question, "", answer))
+    warm_model.backend.close()
+    cold_model.backend.close()
+    return rows
 
 
 def main() -> None:
@@ -138,6 +181,10 @@ def main() -> None:
 
     alone, together = concurrent_throughput(story, args.tokens // 2)
     print(f"(c) one run alone {alone:.1f} tok/s; two runs at once {together:.1f} tok/s in total")
+    reuse = multi_turn_reuse()
+    for turn, (prompt_tokens, warm, cold) in enumerate(reuse, start=1):
+        print(f"(d) turn {turn}: prompt {prompt_tokens} tokens, first token after {warm * 1000:.0f} ms with the "
+              f"conversation cached, {cold * 1000:.0f} ms cold")
 
     print()
     print(f"(a) engine stream tok/s / raw Llama.generate tok/s: median {statistics.median(stream_ratios):.3f} "
@@ -145,6 +192,9 @@ def main() -> None:
     print(f"(b) thinking time with forced Waits (up to {args.waits}) / uninterrupted generation of the same length: "
           f"median {statistics.median(wait_ratios):.3f} (runs {', '.join(f'{r:.3f}' for r in wait_ratios)}); goal <= 1.05")
     print(f"(c) two runs at once, total tok/s / one run alone tok/s: {together / alone:.3f}")
+    later = [warm / cold for _, warm, cold in reuse[1:]]
+    print(f"(d) multi-turn time to first token, cached conversation / cold, turns 2-{len(reuse)}: "
+          f"median {statistics.median(later):.3f} (turns {', '.join(f'{r:.2f}' for r in later)})")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ The eval is the real harness (s1app.eval.harness, budget forcing, greedy, no sto
 backend each time, so no prompt is already cached. The raw loop uses llama.cpp's low-level API:
 one context, ``llama_batch_init`` with a sequence id per prompt, ``llama_decode`` once per step,
 greedy argmax of ``llama_get_logits_ith``; prompts go in ``--parallel`` at a time, each group
-prefilled in one batch. It runs on the backend's decode thread (see backends/llamacpp.py: only
-the first thread that decodes runs at full speed). Measurements alternate; medians reported.
+prefilled in one batch. It runs on the backends' decode thread (s1app/backends/decode_loop.py:
+one OpenMP team for the process), so both sides decode on equal terms. Measurements alternate; medians reported.
 
     flock -x /tmp/s1app-cpu.lock .venv/bin/python bench/bench_eval.py [--questions 16] [--budget 128] \\
         [--parallel 8] [--max-answer 32] [--repeats 3]
@@ -30,7 +30,7 @@ import llama_cpp as L
 import numpy as np
 
 from s1app.backends import BackendOptions, create_backend
-from s1app.backends.llamacpp import decode_thread
+from s1app.backends.decode_loop import decode_loop
 from s1app.eval.harness import new_job, run_job
 from s1app.eval.plan import EvalPlan
 from s1app.eval.runner import CancelScope
@@ -41,15 +41,16 @@ from s1app.session import Session
 CONTEXT = 8192
 
 
-def fresh_model():
+def fresh_model(parallel: int):
+    """A new backend (nothing cached) that decodes up to ``parallel`` sequences together."""
     entry = resolve_model(None)
-    backend = create_backend(entry.backend, locate_weights(entry), entry.name, BackendOptions(context_length=CONTEXT))
-    return prepare(backend, entry)
+    options = BackendOptions(context_length=CONTEXT, parallel=parallel)
+    return prepare(create_backend(entry.backend, locate_weights(entry), entry.name, options), entry)
 
 
 def eval_once(questions: int, budget: int, max_answer: int, parallel: int) -> dict:
     """Run the harness; returns wall seconds, thinking tokens, sampled tokens per item, prompts."""
-    model = fresh_model()
+    model = fresh_model(max(parallel, 8))
     plan = EvalPlan.from_options(bench="gsm8k", methods="budget-forcing", budgets=str(budget), limit=questions,
                                  max_answer_tokens=max_answer)
     with tempfile.TemporaryDirectory() as out:
@@ -71,7 +72,7 @@ def eval_once(questions: int, budget: int, max_answer: int, parallel: int) -> di
 
 def raw_batched(prompts: list[list[int]], counts: list[int], width: int) -> float:
     """Seconds for a plain batched greedy loop to decode counts[i] tokens after prompts[i]."""
-    return list(decode_thread().stream(lambda: iter([_raw_batched(prompts, counts, width)])))[0]
+    return decode_loop().call(lambda: _raw_batched(prompts, counts, width))
 
 
 def _raw_batched(prompts: list[list[int]], counts: list[int], width: int) -> float:

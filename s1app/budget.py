@@ -10,6 +10,7 @@ model answers. One thinking budget covers all rounds, forced Waits included.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
@@ -126,6 +127,10 @@ def plan_context(config: BudgetConfig, prompt_tokens: int, forced_overhead_token
         f"and the answer ({answer} tokens) must fit the model's context of {context_length} tokens."
     )
     return ContextPlan(thinking_room, answer, BudgetClipped(requested, thinking_room, context_length, message))
+
+
+def token_ids_sha256(token_ids: list[int]) -> str:
+    return hashlib.sha256(",".join(map(str, token_ids)).encode("ascii")).hexdigest()
 
 
 def _utc_now() -> str:
@@ -363,5 +368,6 @@ class _Run:
             time_to_first_token_s=ttft,
             tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
             wall_s=wall,
+            token_ids_sha256=token_ids_sha256(self.context[self.prompt_tokens:]),
         )
         return RunFinished(stats, tuple(self.interventions), error, _utc_now())

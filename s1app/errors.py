@@ -29,6 +29,11 @@ class StoreError(S1AppError):
     """The session store cannot be opened, read or written."""
 
 
+class NativeCrashError(BackendError):
+    """A native library (llama.cpp) crashed in a test run in a child process: the build does not
+    run on this machine, so the app did not load it in-process."""
+
+
 class BenchmarkError(S1AppError):
     """The benchmark cannot be loaded: an unknown name, a missing file, JSONL without the fields."""
 

@@ -126,6 +126,9 @@ class RunStats:
     tokens_per_s: float
     """Sampled tokens per second of wall time after the first token."""
     wall_s: float
+    token_ids_sha256: str = ""
+    """sha256 of every token id the run added after the prompt (sampled and forced), in order:
+    two runs with equal digests produced the same tokens (docs/reproducibility.md)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("S1APP_DB", os.path.join(tempfile.mkdtemp(prefix="s1app-test-db-"), "sessions.db"))
+# The llama.cpp build check (s1app.native_check) runs once per test session, not into the user's cache.
+os.environ.setdefault("S1APP_CACHE_DIR", tempfile.mkdtemp(prefix="s1app-test-cache-"))
 
 
 @pytest.fixture(scope="session")

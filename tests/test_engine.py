@@ -20,6 +20,7 @@ from s1app.events import (
 from s1app.loops import LoopSettings
 from s1app.session import Session
 from s1app.transcript import RunTranscript
+from steered_backends import looping_model, stopping_model
 
 QUESTION = "What is 2+3?"
 NO_LOOP_CHECK = LoopSettings(enabled=False)
@@ -72,31 +73,42 @@ def test_max_budget_caps_thinking_and_an_answer_follows(model, budget):
 
 @pytest.mark.parametrize("waits", [1, 2, 3])
 def test_k_waits_are_inserted_exactly_k_times_when_the_model_tries_to_stop(model, waits):
-    events = run(model, BudgetConfig(max_thinking_tokens=400, num_waits=waits, loop=NO_LOOP_CHECK, max_answer_tokens=16))
+    stopping = stopping_model(model, every_tokens=12)  # the model certainly tries to stop, often
+    events = run(stopping, BudgetConfig(max_thinking_tokens=400, num_waits=waits, loop=NO_LOOP_CHECK, max_answer_tokens=16))
     stats = finished(events).stats
     inserted = [e for e in events if isinstance(e, WaitInserted)]
     assert [e.waits_inserted for e in inserted] == list(range(1, waits + 1))
-    assert stats.waits_inserted == waits
-    assert stats.thinking_tokens <= 400
+    assert stats.waits_inserted == waits and stats.thinking_end_reason == "model"
+    assert stats.thinking_tokens <= 12 * (waits + 1) + waits  # each round ends by 12 tokens, then a Wait
     forced = [e for e in events if isinstance(e, ThinkingDelta) and e.forced]
     assert [e.text for e in forced] == ["Wait"] * waits
     kinds = [i.kind for i in finished(events).interventions]
     assert kinds[:waits] == ["wait"] * waits and "wait" not in kinds[waits:]
 
 
+@pytest.mark.parametrize("waits", [1, 3])
+def test_waits_never_exceed_k_and_the_cap_holds_whatever_the_model_does(model, waits):
+    events = run(model, BudgetConfig(max_thinking_tokens=64, num_waits=waits, loop=NO_LOOP_CHECK, max_answer_tokens=16))
+    stats = finished(events).stats
+    inserted = [e for e in events if isinstance(e, WaitInserted)]
+    assert stats.waits_inserted == len(inserted) <= waits and stats.thinking_tokens <= 64
+    if stats.thinking_end_reason == "model":  # it ended thinking on its own: only after all K Waits
+        assert stats.waits_inserted == waits
+    else:
+        assert stats.thinking_end_reason in ("budget", "loop")
+
+
 def test_the_ignore_string_is_configurable(model):
-    events = run(model, BudgetConfig(max_thinking_tokens=2000, num_waits=2, ignore_str="Hmm", loop=NO_LOOP_CHECK, max_answer_tokens=8))
+    events = run(stopping_model(model, every_tokens=10), BudgetConfig(max_thinking_tokens=2000, num_waits=2, ignore_str="Hmm", loop=NO_LOOP_CHECK, max_answer_tokens=8))
     forced = [e.text for e in events if isinstance(e, ThinkingDelta) and e.forced]
     assert forced == ["Hmm", "Hmm"]
 
 
 def test_minimum_thinking_is_held_by_extending_with_waits(model):
-    baseline = finished(run(model, BudgetConfig(max_thinking_tokens=2000, loop=NO_LOOP_CHECK, max_answer_tokens=8))).stats
-    minimum = baseline.thinking_tokens + 60
-    stats = finished(run(model, BudgetConfig(max_thinking_tokens=2000, min_thinking_tokens=minimum, loop=NO_LOOP_CHECK, max_answer_tokens=8))).stats
-    assert baseline.waits_inserted == 0 and baseline.thinking_end_reason == "model"
-    assert stats.thinking_tokens >= minimum
-    assert stats.waits_inserted >= 1
+    stopping = stopping_model(model, every_tokens=20)  # tries to stop after 20 tokens of each round
+    stats = finished(run(stopping, BudgetConfig(max_thinking_tokens=2000, min_thinking_tokens=70, loop=NO_LOOP_CHECK, max_answer_tokens=8))).stats
+    assert stats.thinking_tokens >= 70 and stats.thinking_end_reason == "model"
+    assert stats.waits_inserted == 3  # 20 + Wait + 20 + Wait + 20 + Wait + 20 = 83 >= 70: then it may stop
 
 
 def test_one_budget_covers_every_round_waits_included(model):
@@ -151,7 +163,9 @@ def test_seeded_sampling_repeats_and_other_seeds_differ(model):
 def test_cancel_ends_the_run_with_what_it_had(model):
     cancel = threading.Event()
     events = []
-    for event in Session(model).ask("Write a long story about a dragon.", BudgetConfig(max_thinking_tokens=4000, loop=NO_LOOP_CHECK), cancel):
+    # A minimum of 4000 keeps it thinking even if the model tries to stop: it is still thinking at 20.
+    config = BudgetConfig(max_thinking_tokens=4000, min_thinking_tokens=4000, loop=NO_LOOP_CHECK)
+    for event in Session(model).ask("Write a long story about a dragon.", config, cancel):
         events.append(event)
         if sum(isinstance(e, ThinkingDelta) for e in events) == 20:
             cancel.set()
@@ -220,8 +234,8 @@ def test_budget_above_the_context_is_clipped_with_a_warning(model):
 
 
 def test_loop_detection_ends_thinking_and_moves_to_the_answer(model):
-    events = run(model, BudgetConfig(max_thinking_tokens=1500, num_waits=6, max_answer_tokens=8))
+    events = run(looping_model(model, period=8), BudgetConfig(max_thinking_tokens=1500, num_waits=6, max_answer_tokens=8))
     stats = finished(events).stats
-    assert stats.thinking_end_reason == "loop"
+    assert stats.thinking_end_reason == "loop" and stats.thinking_tokens < 200
     assert "loop-break" in [i.kind for i in finished(events).interventions]
     assert stats.answer_tokens >= 1

@@ -21,7 +21,8 @@ from s1app.errors import BackendError
 from s1app.session import Session
 from s1app.store import get_run, list_runs, open_store
 from s1app.ui.app import serve_in_background
-from s1app.ui.context import UIContext
+from s1app.ui.context import UIContext, budget_config_from_ui
+from steered_backends import stopping_model
 
 WAIT_QUESTION = "Is 17 prime?"  # greedy SmolLM2 tries to end thinking within ~15 tokens: Waits go in
 LONG_QUESTION = "Write a long story about a dragon who learns to count."
@@ -63,7 +64,8 @@ def store(tmp_path_factory):
 def app_url(model, store):
     faulty = FaultInjectingBackend(model.backend, fail_after_tokens=6)
     fault_model = dataclasses.replace(model, backend=faulty, engine=BudgetForcer(faulty, model.format_tokens))
-    ctx = UIContext(default_model=model, store=store, extra_models={"fault-injector": fault_model})
+    extra = {"fault-injector": fault_model, "stops-every-8": stopping_model(model, every_tokens=8)}
+    ctx = UIContext(default_model=model, store=store, extra_models=extra)
     demo, url = serve_in_background(ctx)
     yield url
     demo.close()
@@ -108,17 +110,28 @@ def test_chat_streams_thinking_that_grows_then_answers(client):
     assert messages[0]["role"] == "user" and text_of(messages[-1]).strip()
 
 
-def test_wait_counter_equals_the_engines_waits(client, model):
-    engine_events = list(Session(model).ask(WAIT_QUESTION, BudgetConfig(max_thinking_tokens=64, num_waits=3,
-                                                                        max_answer_tokens=24)))
-    engine_waits = engine_events[-1].stats.waits_inserted
-    assert engine_waits >= 1, "the question must make the model try to stop early"
-    job = ask(client, WAIT_QUESTION, max_thinking=64, waits=3)
+def test_wait_counter_equals_the_engines_waits_for_the_same_run(client, store):
+    job = ask(client, WAIT_QUESTION, max_thinking=64, waits=3, model_name="stops-every-8")  # it tries to stop
     counters = [int(status_of(status)["waits"]) for _messages, status, _ in job if "data-waits" in status]
     messages, status, _ = job.outputs()[-1]
+    engine_waits = get_run(store, list_runs(store, limit=1)[0]["id"])["waits_inserted"]  # the engine's RunFinished
+    assert engine_waits == 3
     assert counters[-1] == engine_waits == int(status_of(status)["waits"])
     assert counters == sorted(counters), "the counter only goes up"
     assert thinking_of(messages).count('s1-forced" title="written by the engine">Wait</mark>') == engine_waits
+
+
+def test_the_same_question_asked_in_the_ui_repeats_the_in_process_tokens(app_url, store, model):
+    settings = dict(max_thinking=64, waits=2)
+    config = budget_config_from_ui(**settings, ignore_str="Wait", temperature=0, seed=None, min_thinking=0,
+                                   max_answer=CHAT_DEFAULTS["max_answer"], loop_detect=True)
+    in_process = list(Session(model).ask(WAIT_QUESTION, config))[-1].stats.token_ids_sha256
+    digests = []
+    for question in (WAIT_QUESTION, "Name a colour.", WAIT_QUESTION, WAIT_QUESTION):
+        ask(Client(app_url, verbose=False), question, **settings).result()  # a new conversation each time
+        if question == WAIT_QUESTION:
+            digests.append(get_run(store, list_runs(store, limit=1)[0]["id"])["token_ids_sha256"])
+    assert digests == [in_process] * 3
 
 
 def test_stop_cancels_the_run_and_keeps_what_it_produced(client, store):

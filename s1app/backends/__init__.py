@@ -16,6 +16,11 @@ class BackendOptions:
     base_url: str | None = None
     api_key: str | None = None
     timeout_s: float = 60.0
+    # llama.cpp in-process only.
+    parallel: int | None = None
+    """Runs decoded together in one batch (None: as many as fit a 4 GiB KV cache, at most 8)."""
+    gpu_layers: int | None = None
+    """Layers offloaded to the GPU (None: all on a GPU build of llama.cpp, none on a CPU build)."""
     # vLLM in-process only (None: vLLM's own default, or the CPU set-up on a machine without CUDA).
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.9
@@ -27,7 +32,8 @@ def create_backend(kind: str, weights: str, model_name: str, options: BackendOpt
     if kind == "llamacpp":
         from s1app.backends.llamacpp import LlamaCppBackend
 
-        return LlamaCppBackend(weights, name=model_name, context_length=options.context_length)
+        return LlamaCppBackend(weights, name=model_name, context_length=options.context_length,
+                               parallel=options.parallel, n_gpu_layers=options.gpu_layers)
     if kind == "vllm":
         try:
             from s1app.backends.vllm import VllmBackend

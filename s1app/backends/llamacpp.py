@@ -1,43 +1,46 @@
-"""In-process llama.cpp through llama-cpp-python's low-level ``Llama.generate`` loop.
+"""In-process llama.cpp: GGUF models on the CPU (or a small GPU), many runs decoded together.
 
-Why not ``create_completion(stream=True)``: it re-detokenizes the whole output on every token
-(measured here: ~4 tok/s against ~73 tok/s for the plain loop). This backend decodes each token
-once (``token_to_piece``) through an incremental UTF-8 decoder, so a character split across
-tokens comes out whole and the per-token cost does not grow with the output.
+One model, one llama.cpp context with a KV stream per sequence (llamacpp_native), and a
+BatchDecoder that advances every concurrent ``generate`` call in one ``llama_decode`` per step,
+on the process's one decode thread (decode_loop). A call lands in the sequence slot whose cache
+shares the longest prefix with its prompt, so a Wait continuation evaluates only the Wait.
 
-Concurrency: a small pool of llama.cpp contexts over one model file (mmap-ed, so the weights'
-pages are shared). A call leases the idle context whose cached tokens share the longest prefix
-with its prompt, so a run's rounds (a Wait continuation, the answer) land where their prefix is
-already in the KV cache, and two runs at once (compare view, two users) each get a context. More
-calls than contexts wait for one to free up.
+Reproducible by construction on a batch-invariant build (ours, see scripts/llama_cpp_wheel.py):
+a token's logits do not depend on what shares its batch, what ran before, or how its prefix was
+evaluated, so the same question, settings and seed give the same tokens (docs/reproducibility.md).
+``batch_invariant`` says whether the loaded build is one; the app warns when it is not.
 
-One decode thread for the whole process: llama.cpp here is built with OpenMP, and only the first
-thread that ever decodes in a process does so at full speed (measured on this 2-core machine:
-75 tok/s on that thread, 23 tok/s on any other). So every context decodes on one process-wide
-thread (``decode_thread()``), which advances concurrent runs a token each in turn; ``generate``
-only reads pieces from it, whichever thread the caller is on. Two runs at once then share the
-CPU without oversubscribing it.
+Each token is decoded to text once (``token_to_piece``) through an incremental UTF-8 decoder, so
+a character split across tokens comes out whole and the per-token cost does not grow with the
+output (llama-cpp-python's ``create_completion(stream=True)`` re-detokenizes everything: ~4 tok/s).
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
 import os
-import random
+import queue
 import threading
 from collections.abc import Collection, Iterator
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
-from s1app.backends.deltas import call_limit, length_finish
+from s1app.backends.batch_decoder import BatchDecoder, DecodeCall
+from s1app.backends.decode_loop import decode_loop
+from s1app.backends.deltas import call_limit
 from s1app.backends.local_tokenizer import GgufVocab, TokenizerSide
+from s1app.backends.token_sampler import TokenSampler
 from s1app.errors import BackendError, ModelFormatError
-from s1app.threaded import InterleavingWorker
+
+log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
+KV_CACHE_BUDGET_BYTES = 4 * 1024**3
+"""Default room for all sequences' KV caches together (``parallel`` overrides)."""
+MAX_DEFAULT_SEQUENCES = 8
+CANCEL_POLL_S = 0.1
+INVARIANCE_PROBE_TEXT = "The quick brown fox jumps over the lazy dog."
 
 
 def check_gguf(path: str) -> None:
@@ -54,6 +57,20 @@ def check_gguf(path: str) -> None:
         )
 
 
+def default_sequences(kv_bytes_per_sequence: int) -> int:
+    """Sequences decoded together by default: as many as fit the KV budget, 1 to 8."""
+    return max(1, min(MAX_DEFAULT_SEQUENCES, KV_CACHE_BUDGET_BYTES // max(1, kv_bytes_per_sequence)))
+
+
+def gpu_layers(requested: int | None) -> int:
+    """Layers to offload: what was asked, else all of them on a GPU build and none on a CPU build."""
+    import llama_cpp
+
+    if requested is not None:
+        return requested
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
 class LlamaCppBackend(TokenizerSide):
     def __init__(
         self,
@@ -61,66 +78,34 @@ class LlamaCppBackend(TokenizerSide):
         *,
         name: str | None = None,
         context_length: int | None = None,
-        max_contexts: int = 2,
+        parallel: int | None = None,
         n_threads: int | None = None,
-        n_gpu_layers: int = 0,
+        n_gpu_layers: int | None = None,
+        check_build: bool = True,
     ) -> None:
         check_gguf(model_path)
-        self._model_path = model_path
-        self._settings = {
-            "n_ctx": context_length or 0,
-            "n_threads": n_threads or os.cpu_count() or 1,
-            "n_gpu_layers": n_gpu_layers,
-        }
-        self._max_contexts = max(1, max_contexts)
-        self._lock = threading.Condition()
-        self._idle: list = []
-        self._created = 0
-        first = self._new_context()
-        self._created = 1
-        self._idle.append(first)
-        self._vocab = first._model  # the hot path decodes one token at a time straight from it
-        super().__init__(GgufVocab(first._model, f"llama.cpp vocab of {Path(model_path).name}"))
-        self.info = BackendInfo(
-            name="llamacpp",
-            model=name or Path(model_path).name,
-            context_length=first.n_ctx(),
-        )
+        if check_build:
+            from s1app.native_check import ensure_build_works
 
-    # -- contexts -------------------------------------------------------------------------
+            ensure_build_works(model_path)
+        from s1app.backends.llamacpp_native import NativeSequences, kv_bytes_per_sequence
 
-    def _new_context(self):
-        from llama_cpp import Llama
-
-        try:
-            llama = Llama(model_path=self._model_path, verbose=False, seed=0, **self._settings)
-        except (ValueError, RuntimeError) as failure:
-            raise ModelFormatError(f"llama.cpp could not load {self._model_path}: {failure}") from failure
-        return llama
-
-    def _lease(self, prompt_ids: list[int]):
-        with self._lock:
-            while not self._idle and self._created >= self._max_contexts:
-                self._lock.wait()
-            if self._idle:
-                best = max(self._idle, key=lambda llama: _shared_prefix(llama, prompt_ids))
-                self._idle.remove(best)
-                return best
-            self._created += 1  # hold the slot while the new context loads outside the lock
-        try:
-            return self._new_context()
-        except BaseException:
-            with self._lock:
-                self._created -= 1
-                self._lock.notify()
-            raise
-
-    def _release(self, llama) -> None:
-        with self._lock:
-            self._idle.append(llama)
-            self._lock.notify()
-
-    # -- the protocol ---------------------------------------------------------------------
+        self._loop = decode_loop()
+        self._model = self._loop.call(lambda: _load_model(model_path, gpu_layers(n_gpu_layers)))
+        context_length = context_length or self._model.n_ctx_train()
+        sequences = parallel or default_sequences(kv_bytes_per_sequence(self._model, context_length))
+        self._native = self._loop.call(lambda: NativeSequences(
+            self._model, sequences=sequences, context_length=context_length, n_threads=n_threads or os.cpu_count() or 1))
+        super().__init__(GgufVocab(self._model, f"llama.cpp vocab of {Path(model_path).name}"))
+        probe = self.tokenize(INVARIANCE_PROBE_TEXT, prompt=True)
+        self.batch_invariant = self._loop.call(lambda: self._native.batch_invariant(probe))
+        if not self.batch_invariant:
+            log.warning("This llama.cpp build is not batch-invariant: runs may not repeat exactly "
+                        "(see docs/reproducibility.md; 's1app doctor' says more).")
+        self._decoder = BatchDecoder(self._native, self._loop.wake)
+        self._loop.add(self._decoder)
+        self.parallel = sequences
+        self.info = BackendInfo(name="llamacpp", model=name or Path(model_path).name, context_length=context_length)
 
     def generate(
         self,
@@ -135,51 +120,58 @@ class LlamaCppBackend(TokenizerSide):
         if isinstance(limit, Finish):
             yield limit
             return
-        llama = self._lease(prompt_ids)
-        stop_ids = frozenset(stop_token_ids)
+        if not prompt_ids:
+            raise BackendError("llama.cpp needs at least one prompt token to continue from.")
+        cancel = cancel or threading.Event()
+        call = DecodeCall(list(prompt_ids), limit, max_tokens, frozenset(stop_token_ids), TokenSampler(sampling),
+                          IncrementalDetokenizer(self._model), cancel)
+        self._decoder.submit(call)
         try:
-            yield from decode_thread().stream(
-                lambda: self._stream(llama, prompt_ids, limit, max_tokens, stop_ids, sampling, cancel)
-            )
+            while True:
+                try:
+                    item = call.items.get(timeout=CANCEL_POLL_S)
+                except queue.Empty:
+                    item = None
+                if cancel.is_set() and not isinstance(item, Finish):
+                    yield Finish("cancelled")  # exact: nothing decoded after the flag is handed on
+                    return
+                if item is None:
+                    continue
+                if isinstance(item, BackendError):
+                    raise item
+                yield item
+                if isinstance(item, Finish):
+                    return
         finally:
-            self._release(llama)
-
-    def _stream(self, llama, prompt_ids, limit, max_tokens, stop_ids, sampling: Sampling,
-                cancel) -> Iterator[Piece | Finish]:
-        piece_text = IncrementalDetokenizer(self._vocab)
-        llama.set_seed(sampling.seed if sampling.seed is not None else random.getrandbits(31))
-        tokens = llama.generate(
-            prompt_ids,
-            temp=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=0 if sampling.temperature > 0 else 40,
-            min_p=0.0,
-            repeat_penalty=1.0,
-        )
-        produced = 0
-        try:
-            for token in tokens:
-                if cancel is not None and cancel.is_set():
-                    yield Finish("cancelled")
-                    return
-                if token in stop_ids:
-                    yield Finish("stop", token)
-                    return
-                yield Piece(token, piece_text(token))
-                produced += 1
-                if produced >= limit:
-                    yield length_finish(produced, max_tokens)
-                    return
-        except (RuntimeError, OSError) as failure:
-            raise BackendError(f"llama.cpp failed while generating: {failure}") from failure
-        finally:
-            tokens.close()
+            self._decoder.leave(call)
 
     def close(self) -> None:
-        with self._lock:
-            for llama in self._idle:
-                llama.close()
-            self._idle.clear()
+        if getattr(self, "_native", None) is None:
+            return
+        self._loop.remove(self._decoder)
+
+        def free() -> None:
+            self._decoder.fail_all(BackendError("The model was closed."))
+            self._native.close()
+            self._model.close()
+
+        self._loop.call(free)
+        self._native = None
+
+
+def _load_model(model_path: str, n_gpu_layers: int):
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel
+
+    params = llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = n_gpu_layers
+    # No runtime weight repacking: repacked Q4_0 / K-quant kernels serve one token and a batch
+    # with different code, which would make a token's logits depend on its batch.
+    params.use_extra_bufts = False
+    try:
+        return LlamaModel(path_model=model_path, params=params, verbose=False)
+    except (ValueError, RuntimeError) as failure:
+        raise ModelFormatError(f"llama.cpp could not load {model_path}: {failure}") from failure
 
 
 class IncrementalDetokenizer:
@@ -192,19 +184,3 @@ class IncrementalDetokenizer:
 
     def __call__(self, token_id: int) -> str:
         return self._decoder.decode(self._vocab.detokenize([token_id], special=True))
-
-
-@lru_cache(maxsize=1)
-def decode_thread() -> InterleavingWorker:
-    """The one thread of this process on which llama.cpp decodes (see the module docstring)."""
-    return InterleavingWorker("s1app-llamacpp-decode")
-
-
-def _shared_prefix(llama, prompt_ids: list[int]) -> int:
-    """How many leading tokens of ``prompt_ids`` this context already has in its KV cache."""
-    cached = llama._input_ids
-    length = min(len(cached), len(prompt_ids))
-    if length == 0:
-        return 0
-    differs = np.flatnonzero(cached[:length] != np.asarray(prompt_ids[:length]))
-    return int(differs[0]) if len(differs) else length

@@ -245,6 +245,14 @@ class OpenAICompatBackend(TokenizerSide):
             body["stop"] = self._stop_texts(stop_ids)
         return body
 
+    def server_prompt_ids(self, prompt_ids: list[int]) -> list[int]:
+        """The token ids the server will continue from: ``prompt_ids`` for servers that take ids;
+        for servers that take only text, the text's tokenization, which can differ where the model's
+        own tokens do not survive a detokenize/tokenize round trip."""
+        if self.dialect in ("vllm", "llama.cpp server"):
+            return list(prompt_ids)
+        return self.tokenize(self._prompt_text(prompt_ids), prompt=True)
+
     def _prompt_text(self, prompt_ids: list[int]) -> str:
         """The prompt as text for servers that take only text. They add BOS themselves."""
         ids = list(prompt_ids)

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from s1app.cli import ask, chat, models
+from s1app.cli import ask, chat, doctor, models
 from s1app.cli import eval as eval_cli
 from s1app.cli import logs
 from s1app.errors import S1AppError
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.command("models")(models.list_models)
+app.command("doctor")(doctor.doctor)
 app.command("eval")(eval_cli.eval_command)
 app.add_typer(logs.logs_app, name="logs")
 

@@ -95,7 +95,13 @@ def m002_runs_fts(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m003_eval_items(db: sqlite_utils.Database) -> None:
+def m003_runs_token_ids_sha256(db: sqlite_utils.Database) -> None:
+    """Which tokens a run produced, as a digest: equal digests, equal runs (reproducibility checks)."""
+    db["runs"].add_column("token_ids_sha256", str)
+
+
+@migration
+def m004_eval_items(db: sqlite_utils.Database) -> None:
     # An eval run (s1app eval) grades many items; each item is one or more runs (rejection
     # sampling's tries, majority voting's samples). The runs themselves stay in `runs`.
     db["eval_runs"].create(

@@ -20,7 +20,8 @@ RUN_COLUMNS = (
     "prompt_tokens", "thinking", "answer", "segments", "thinking_tokens", "thinking_tokens_sampled",
     "thinking_tokens_forced", "forced_tokens", "waits_inserted", "answer_tokens",
     "answer_tokens_sampled", "thinking_end_reason", "stop_reason", "time_to_first_token_s",
-    "tokens_per_s", "wall_s", "started_at", "finished_at", "updated_at", "status", "error", "warnings",
+    "tokens_per_s", "wall_s", "token_ids_sha256", "started_at", "finished_at", "updated_at", "status", "error",
+    "warnings",
 )
 """The runs columns a record carries (all but the writer's pid/host)."""
 

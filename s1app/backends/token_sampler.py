@@ -1,0 +1,39 @@
+"""Choosing the next token from one sequence's logits: greedy, or temperature + top-p with a seed.
+
+Pure numpy, one sampler per generate call: a sequence's choices depend only on its own logits and
+its own seed, never on which other sequences share its batch or what ran before it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from s1app.backends.base import Sampling
+
+
+class TokenSampler:
+    def __init__(self, sampling: Sampling) -> None:
+        self.temperature = float(sampling.temperature)
+        self.top_p = float(sampling.top_p)
+        seed = sampling.seed if sampling.seed is not None else random.getrandbits(63)
+        self._random = np.random.Generator(np.random.PCG64(seed))
+
+    def __call__(self, logits: np.ndarray) -> int:
+        if self.temperature <= 0.0:
+            return int(np.argmax(logits))  # the first of equal maxima, as llama.cpp's greedy sampler
+        scaled = logits.astype(np.float64) / self.temperature
+        probabilities = np.exp(scaled - scaled.max())
+        probabilities /= probabilities.sum()
+        if self.top_p >= 1.0:
+            candidates = np.arange(len(probabilities))
+        else:
+            order = np.argsort(-probabilities, kind="stable")
+            cumulative = np.cumsum(probabilities[order])
+            keep = int(np.searchsorted(cumulative, self.top_p)) + 1  # the smallest set reaching top_p
+            candidates = order[:keep]
+            probabilities = probabilities[candidates] / cumulative[keep - 1]
+        cumulative = np.cumsum(probabilities)
+        drawn = self._random.random() * cumulative[-1]
+        return int(candidates[min(int(np.searchsorted(cumulative, drawn, side="right")), len(candidates) - 1)])

@@ -1,0 +1,83 @@
+"""Test-only: real backends steered into a behaviour a test needs, made certain by construction.
+
+Whether a small model tries to end its thinking, or falls into a loop, and when, depends on the
+build's floating-point path (another CPU, another llama.cpp build). Tests that need one of those
+behaviours wrap the real backend instead of hoping a question triggers it:
+- StopsEveryNTokens: every generate call streams the real model's tokens and, after
+  ``every_tokens`` of them, ends as the model ending its turn would (Finish "stop" with its
+  end-of-sequence token);
+- RepeatsItself: after the real model's first ``period`` tokens of a call, those tokens repeat.
+The engine under test sees exactly what such a model would give it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from s1app.backends.base import Finish, Piece
+from s1app.budget import BudgetForcer
+
+
+class StopsEveryNTokens:
+    def __init__(self, real, every_tokens: int) -> None:
+        self._real = real
+        self.every_tokens = every_tokens
+        self.info = real.info
+        self.stop_token_id = real.special_tokens()["eos"]
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def generate(self, prompt_ids, **settings):
+        stream = self._real.generate(prompt_ids, **settings)
+        produced = 0
+        try:
+            for item in stream:
+                if isinstance(item, Piece) and produced == self.every_tokens:
+                    yield Finish("stop", self.stop_token_id)
+                    return
+                produced += isinstance(item, Piece)
+                yield item
+                if isinstance(item, Finish):
+                    return
+        finally:
+            stream.close()
+
+
+class RepeatsItself(StopsEveryNTokens):
+    def __init__(self, real, period: int) -> None:
+        super().__init__(real, every_tokens=period)
+
+    def generate(self, prompt_ids, *, max_tokens, **settings):
+        first: list[Piece] = []
+        stream = self._real.generate(prompt_ids, max_tokens=min(max_tokens, self.every_tokens), **settings)
+        try:
+            for item in stream:
+                if isinstance(item, Finish):
+                    break
+                first.append(item)
+                yield item
+        finally:
+            stream.close()
+        if len(first) < self.every_tokens:
+            yield Finish("stop", self.stop_token_id)
+            return
+        for index in range(max_tokens - len(first)):
+            yield first[index % len(first)]
+        yield Finish("length")
+
+
+def steered(model, backend_class, **how):
+    """``model`` (a LoadedModel) on ``backend_class(model.backend, **how)``."""
+    backend = backend_class(model.backend, **how)
+    return dataclasses.replace(model, backend=backend, engine=BudgetForcer(backend, model.format_tokens))
+
+
+def stopping_model(model, every_tokens: int):
+    """``model`` whose backend tries to stop every ``every_tokens`` tokens."""
+    return steered(model, StopsEveryNTokens, every_tokens=every_tokens)
+
+
+def looping_model(model, period: int):
+    """``model`` whose backend repeats its first ``period`` tokens of every call."""
+    return steered(model, RepeatsItself, period=period)
