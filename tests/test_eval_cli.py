@@ -54,6 +54,7 @@ def wait_for_records(folder_parent: Path, at_least: int, process: subprocess.Pop
     raise AssertionError(f"fewer than {at_least} items after {timeout_s} s")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(2400)  # about a minute on a quiet 2-core machine; generous for a busy one
 def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(tmp_path):
     whole = s1app(*FIVE_GSM8K, "--out", str(tmp_path / "whole"), "--db", str(tmp_path / "whole.db"))

@@ -86,12 +86,15 @@ def eval_command(
         job = new_job(plan, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
-    cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
-    summary = summarize_job(job)
-    _print_summary(summary)
-    if cancelled or summary.records < job.total_items:
-        console.print(f"Stopped with {summary.records} of {job.total_items} items done; finish with: "
-                      f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
+    try:
+        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
+    finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
+        summary = summarize_job(job)
+        _print_summary(summary)
+        if summary.records < job.total_items:
+            console.print(f"Stopped with {summary.records} of {job.total_items} items done; finish with: "
+                          f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
+    if summary.records < job.total_items:
         raise typer.Exit(130 if cancelled else 1)
 
 
