@@ -66,24 +66,10 @@ def eval_command(
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
     out_dir = out or default_out_dir(db)
     loader = partial(load_model, options=backend_options(base_url, api_key, timeout))
-    if resume:
-        given = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
-                 "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
-                 "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend}
-        extra = [name for name, value in given.items() if value is not None]
-        if extra:
-            raise ConfigError(f"--resume continues a run with its own settings: leave out {', '.join(extra)}.")
-        job = resumed_job(resume, out_dir, loader)
-    else:
-        if not bench or not method:
-            raise ConfigError("Say what to run: --bench NAME|FILE.jsonl and --method NAME (or --resume RUN).")
-        plan = EvalPlan.from_options(
-            bench=bench, methods=method, budgets=budgets, waits=waits, votes=votes,
-            max_tries=DEFAULT_MAX_TRIES if max_tries is None else max_tries, limit=limit,
-            max_answer_tokens=DEFAULT_MAX_ANSWER_TOKENS if max_answer is None else max_answer,
-            ceiling_tokens=ceiling_tokens,
-            model=model, backend=backend)
-        job = new_job(plan, out_dir, loader)
+    plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
+                    "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
+                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend}
+    job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
     try:
@@ -96,6 +82,26 @@ def eval_command(
                           f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
     if summary.records < job.total_items:
         raise typer.Exit(130 if cancelled else 1)
+
+
+def _resumed(run: str, plan_options: dict, out_dir: Path, loader) -> EvalJob:
+    given = [name for name, value in plan_options.items() if value is not None]
+    if given:
+        raise ConfigError(f"--resume continues a run with its own settings: leave out {', '.join(given)}.")
+    return resumed_job(run, out_dir, loader)
+
+
+def _new(options: dict, out_dir: Path, loader) -> EvalJob:
+    if not options["--bench"] or not options["--method"]:
+        raise ConfigError("Say what to run: --bench NAME|FILE.jsonl and --method NAME (or --resume RUN).")
+    plan = EvalPlan.from_options(
+        bench=options["--bench"], methods=options["--method"], budgets=options["--budgets"],
+        waits=options["--waits"], votes=options["--votes"],
+        max_tries=DEFAULT_MAX_TRIES if options["--max-tries"] is None else options["--max-tries"],
+        limit=options["--limit"],
+        max_answer_tokens=DEFAULT_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
+        ceiling_tokens=options["--ceiling-tokens"], model=options["--model"], backend=options["--backend"])
+    return new_job(plan, out_dir, loader)
 
 
 def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> bool:
