@@ -75,6 +75,9 @@ def eval_command(
     try:
         cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
+        # Closed before the process exits: after a cancel the backend may still be freeing the
+        # cancelled runs' slots on its decode thread, and exiting under it crashed (SIGSEGV).
+        job.model.backend.close()
         summary = summarize_job(job)
         _print_summary(summary)
         if summary.records < job.total_items:
