@@ -43,7 +43,11 @@ $(VENV)/.installed: pyproject.toml $(LLAMA_WHEEL) | $(PY)
 	touch $@
 
 # The train extra (torch, transformers, gguf, ...) too: tests/test_training_*.py train for real.
+# torch is pinned first so pip takes the CPU build this kind of machine keeps on disk (PyPI's
+# newest Linux torch is a CUDA build of several GB); `make test TORCH=torch` lifts the pin.
+TORCH ?= torch==2.13.0
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install '$(TORCH)'
 	$(PIP) install -e '.[dev,train]'
 	touch $@
 

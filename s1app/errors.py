@@ -40,3 +40,11 @@ class DatasetError(S1AppError):
 
 class CheckpointError(S1AppError):
     """A folder given as a training checkpoint is not one (or is incomplete)."""
+
+
+class BenchmarkError(S1AppError):
+    """The benchmark cannot be loaded: an unknown name, a missing file, JSONL without the fields."""
+
+
+class EvalRunError(S1AppError):
+    """An eval run folder cannot be resumed or read (no such run, a broken manifest, other settings)."""

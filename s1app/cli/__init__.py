@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from s1app.cli import ask, chat, doctor, logs, models, train
+from s1app.cli import eval as eval_cli
 from s1app.errors import S1AppError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command("ask")(ask.ask)
 app.command("chat")(chat.chat)
 app.command("models")(models.list_models)
 app.command("doctor")(doctor.doctor)
+app.command("eval")(eval_cli.eval_command)
 app.add_typer(logs.logs_app, name="logs")
 app.command("train")(train.train)
 app.command("curate")(train.curate)

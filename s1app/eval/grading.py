@@ -1,9 +1,17 @@
-"""Grade a model's answer against a reference: extract the final answer, compare with math-verify.
+"""Grade a model's answer against a reference with no API: extract the final answer, compare locally.
 
-Pure (no engine, no UI): the sweep tab and the eval harness both use it.
+Pure (no engine, no UI): the sweep tab and the eval harness both use it. The text graded is the
+answer section (what follows the end of thinking), so a number the model tried in its thinking
+never counts.
 
 Extraction, in order: the last ``\\boxed{...}``; else the text after the last "Final Answer:" or
-"Answer:" (to the end of that line); else the last number in the text.
+"Answer:" (to the end of that line); else the last number in the text. Then, per kind of answer:
+
+- ``math`` (MATH-500, AMC): mathematical equivalence by math-verify (1/2 == 0.5 == \\frac{1}{2});
+- ``integer`` (AIME): the number found must be the reference integer ("023" == 23);
+- ``number`` (GSM8K): the number found must equal the reference ("$1,200.00" == 1200);
+- ``choice`` (GPQA): the option letter found (A-D) must be the reference letter. Only a letter is
+  ever extracted, never the model's text.
 """
 
 from __future__ import annotations
@@ -11,10 +19,18 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+AnswerKind = Literal["math", "integer", "number", "choice"]
+ANSWER_KINDS: tuple[AnswerKind, ...] = ("math", "integer", "number", "choice")
 
 _ANSWER_LINE = re.compile(r"(?:final\s+answer|answer)\s*(?:is)?\s*[:：]\s*(.*)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_LETTER = re.compile(r"(?<![A-Za-z])([A-D])(?![A-Za-z])")
+_LETTER_OPTION = re.compile(r"\(([A-D])\)|(?<![A-Za-z])([A-D])\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +61,43 @@ def extract_answer(text: str) -> str | None:
     boxed = last_boxed(text)
     if boxed:
         return boxed
-    lines = [match.group(1).strip() for match in _ANSWER_LINE.finditer(text)]
-    lines = [line.strip(" .*$") for line in lines if line.strip(" .*$")]
+    lines = _answer_lines(text)
     if lines:
         return lines[-1]
     numbers = _NUMBER.findall(text)
     if numbers:
         return numbers[-1].replace(",", "")
     return None
+
+
+def extract_number(text: str) -> str | None:
+    """The final answer as a canonical number ("1,200.00" -> "1200", "0.50" -> "0.5"), or None."""
+    answer = extract_answer(text)
+    if answer is None:
+        return None
+    numbers = _NUMBER.findall(answer.replace("$", " ").replace("\\!", ""))
+    if not numbers:
+        return None
+    value = _to_fraction(numbers[-1])
+    return None if value is None else _canonical(value)
+
+
+def extract_choice(text: str) -> str | None:
+    """The option letter (A-D) the answer picks, or None. Never returns anything but a letter."""
+    boxed = last_boxed(text)
+    if boxed:
+        letters = _LETTER.findall(boxed.replace("\\text", " "))
+        if letters:
+            return letters[-1]
+    for line in reversed(_answer_lines(text)):
+        letters = _LETTER.findall(line)
+        if letters:
+            return letters[0]
+    options = [first or second for first, second in _LETTER_OPTION.findall(text)]
+    if options:
+        return options[-1]
+    alone = text.strip().strip(".*() ")
+    return alone if alone in ("A", "B", "C", "D") else None
 
 
 def answers_match(extracted: str, reference: str) -> bool:
@@ -71,14 +116,56 @@ def answers_match(extracted: str, reference: str) -> bool:
     return _normalized(extracted) == _normalized(reference)
 
 
-def grade(output: str, reference: str | None) -> Grade:
+def grade(output: str, reference: str | None, kind: AnswerKind = "math") -> Grade:
     """Extract the answer from ``output`` and, given a reference, say whether it is right."""
-    extracted = extract_answer(output)
-    if reference is None or not reference.strip():
+    if kind == "choice":
+        extracted = extract_choice(output)
+    elif kind in ("integer", "number"):
+        extracted = extract_number(output)
+    else:
+        extracted = extract_answer(output)
+    if reference is None or not str(reference).strip():
         return Grade(extracted, None)
     if extracted is None:
         return Grade(None, False)
-    return Grade(extracted, answers_match(extracted, reference.strip()))
+    return Grade(extracted, _matches(kind, extracted, str(reference).strip()))
+
+
+def _matches(kind: AnswerKind, extracted: str, reference: str) -> bool:
+    if kind == "choice":
+        return extracted == reference.strip("() ").upper()
+    if kind in ("integer", "number"):
+        expected = _to_fraction(reference)
+        got = _to_fraction(extracted)
+        if expected is None or got is None:
+            return False
+        return got == expected and (kind == "number" or got.denominator == 1)
+    return answers_match(extracted, reference)
+
+
+def _answer_lines(text: str) -> list[str]:
+    lines = [match.group(1).strip() for match in _ANSWER_LINE.finditer(text)]
+    return [line.strip(" .*$") for line in lines if line.strip(" .*$")]
+
+
+def _to_fraction(number: str) -> Fraction | None:
+    try:
+        return Fraction(number.replace(",", "").strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _canonical(value: Fraction) -> str:
+    """An integer, a terminating decimal ("2.5"), or else a fraction ("1/3")."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    rest = value.denominator
+    for factor in (2, 5):
+        while rest % factor == 0:
+            rest //= factor
+    if rest != 1:
+        return f"{value.numerator}/{value.denominator}"
+    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
 
 
 def _normalized(text: str) -> str:

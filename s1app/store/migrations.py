@@ -120,6 +120,52 @@ def m004_text_chunks_while_running(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m005_eval_items(db: sqlite_utils.Database) -> None:
+    # An eval run (s1app eval) grades many items; each item is one or more runs (rejection
+    # sampling's tries, majority voting's samples). The runs themselves stay in `runs`.
+    db["eval_runs"].create(
+        {
+            "id": str,
+            "bench": str,
+            "methods": str,  # JSON list
+            "model": str,
+            "backend": str,
+            "plan": str,  # JSON: the whole EvalPlan, as in the run folder's manifest
+            "out_dir": str,  # the run folder (items.jsonl, summary, plot)
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"bench", "created_at"},
+    )
+    db["eval_items"].create(
+        {
+            "eval_run_id": str,
+            "setting": str,
+            "item_id": str,
+            "method": str,
+            "extracted": str,  # the graded answer (GPQA: a letter); never the question or the model's text
+            "correct": int,
+            "thinking_tokens": int,
+            "forced_tokens": int,
+            "waits_inserted": int,
+            "answer_tokens": int,
+            "generated_tokens": int,
+            "wall_s": float,
+            "finished_at": str,
+            "record": str,  # JSON: the whole item record, as in items.jsonl
+        },
+        pk=("eval_run_id", "setting", "item_id"),
+        not_null={"method", "record"},
+        foreign_keys=[("eval_run_id", "eval_runs", "id")],
+    )
+    db["eval_item_runs"].create(
+        {"run_id": str, "eval_run_id": str, "setting": str, "item_id": str, "attempt": int},
+        pk="run_id",
+    )
+    db["eval_item_runs"].create_index(["eval_run_id", "setting", "item_id"])
+
+
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []

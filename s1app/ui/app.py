@@ -6,6 +6,7 @@ import socket
 
 import gradio as gr
 
+from s1app.ui.bench import BenchTab
 from s1app.ui.chat import ChatTab
 from s1app.ui.compare import CompareTab
 from s1app.ui.context import UIContext
@@ -44,6 +45,8 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 CompareTab(ctx).build()
             with gr.Tab("Budget sweep", id="sweep"):
                 SweepTab(ctx).build()
+            with gr.Tab("Benchmark", id="bench"):
+                BenchTab(ctx).build()
             with gr.Tab("History", id="history") as history_tab:
                 HistoryTab(ctx).build(history_tab)
 

@@ -1,0 +1,163 @@
+"""`s1app eval`: a benchmark under the paper's test-time scaling methods; resumable, with a report.
+
+A progress bar while it runs (counts only: never a question); then the summary tables on the
+terminal, and in the run folder items.jsonl, summary.md, summary.json and the plot. Ctrl-C stops
+the runs in flight and keeps every finished item; `--resume RUN` finishes the rest.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from s1app.cli.logs import open_log
+from s1app.cli.run_options import OPTION_TYPES, RunOptions
+from s1app.errors import ConfigError
+from s1app.eval.benches import BENCH_NAMES
+from s1app.eval.harness import EvalJob, EvalSummary, new_job, resumed_job, run_job, summarize_job
+from s1app.eval.methods import METHODS
+from s1app.eval.plan import DEFAULT_BUDGETS, DEFAULT_MAX_ANSWER_TOKENS, DEFAULT_MAX_TRIES, EvalPlan
+from s1app.eval.records import ItemRecord
+from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
+from s1app.eval.rundir import default_out_dir
+from s1app.eval.runner import CancelScope
+from s1app.loading import load_model
+
+ModelOption = OPTION_TYPES["model"]
+BackendOption = OPTION_TYPES["backend"]
+BaseUrlOption = OPTION_TYPES["base_url"]
+ApiKeyOption = OPTION_TYPES["api_key"]
+TimeoutOption = OPTION_TYPES["timeout"]
+GpuLayersOption = OPTION_TYPES["gpu_layers"]
+NoLogOption = OPTION_TYPES["no_log"]
+DbOption = OPTION_TYPES["db"]
+
+
+def eval_command(
+    bench: Annotated[Optional[str], typer.Option("--bench", help=f"{' | '.join(BENCH_NAMES)} | FILE.jsonl (question/answer fields).")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help=f"One or more, comma-separated: {', '.join(METHODS)}.")] = None,
+    budgets: Annotated[Optional[str], typer.Option("--budgets", help=f"Thinking budgets in tokens (default {DEFAULT_BUDGETS}).")] = None,
+    waits: Annotated[Optional[str], typer.Option("--waits", help="Budget forcing: Wait counts, e.g. 0,1,2 (default 0).")] = None,
+    votes: Annotated[Optional[str], typer.Option("--votes", help="Majority voting: samples per question, e.g. 1,2,4.")] = None,
+    max_tries: Annotated[Optional[int], typer.Option("--max-tries", help=f"Rejection sampling: samples at most per question (default {DEFAULT_MAX_TRIES}).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
+    max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {DEFAULT_MAX_ANSWER_TOKENS}).")] = None,
+    ceiling_tokens: Annotated[Optional[int], typer.Option("--ceiling-tokens", help="Cap for methods that do not cap thinking themselves (default: the context).")] = None,
+    model: ModelOption = None,
+    backend: BackendOption = None,
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+    timeout: TimeoutOption = 60.0,
+    gpu_layers: GpuLayersOption = None,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="Questions run at once (batched by the backend).")] = 1,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted eval run (its id or folder).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for eval runs (default: next to the session log).")] = None,
+    no_log: NoLogOption = False,
+    db: DbOption = None,
+) -> None:
+    """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
+    out_dir = out or default_out_dir(db)
+    # llama.cpp decodes at most its sequence count together: give it one per question in flight.
+    backend_options = RunOptions(base_url=base_url, api_key=api_key, timeout=timeout, gpu_layers=gpu_layers,
+                                 parallel=parallel if parallel > 1 else None).backend_options()
+    loader = partial(load_model, options=backend_options)
+    plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
+                    "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
+                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend}
+    job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
+    console = Console(stderr=True, highlight=False)
+    console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
+    try:
+        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
+    finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
+        # Closed before the process exits: after a cancel the backend may still be freeing the
+        # cancelled runs' slots on its decode thread, and exiting under it crashed (SIGSEGV).
+        job.model.backend.close()
+        summary = summarize_job(job)
+        _print_summary(summary)
+        if summary.records < job.total_items:
+            console.print(f"Stopped with {summary.records} of {job.total_items} items done; finish with: "
+                          f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
+    if summary.records < job.total_items:
+        raise typer.Exit(130 if cancelled else 1)
+
+
+def _resumed(run: str, plan_options: dict, out_dir: Path, loader) -> EvalJob:
+    given = [name for name, value in plan_options.items() if value is not None]
+    if given:
+        raise ConfigError(f"--resume continues a run with its own settings: leave out {', '.join(given)}.")
+    return resumed_job(run, out_dir, loader)
+
+
+def _new(options: dict, out_dir: Path, loader) -> EvalJob:
+    if not options["--bench"] or not options["--method"]:
+        raise ConfigError("Say what to run: --bench NAME|FILE.jsonl and --method NAME (or --resume RUN).")
+    plan = EvalPlan.from_options(
+        bench=options["--bench"], methods=options["--method"], budgets=options["--budgets"],
+        waits=options["--waits"], votes=options["--votes"],
+        max_tries=DEFAULT_MAX_TRIES if options["--max-tries"] is None else options["--max-tries"],
+        limit=options["--limit"],
+        max_answer_tokens=DEFAULT_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
+        ceiling_tokens=options["--ceiling-tokens"], model=options["--model"], backend=options["--backend"])
+    return new_job(plan, out_dir, loader)
+
+
+def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> bool:
+    """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
+    scope = CancelScope()
+    finished = job.rundir.records()
+    done, correct = len(finished), sum(record.correct for record in finished)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[score]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress, _ctrl_c_cancels(scope, console):
+        task = progress.add_task(f"{job.bench.name} · {', '.join(job.rundir.plan.methods)}", total=job.total_items,
+                                 completed=done, score=f"{correct} correct")
+
+        def advance(record: ItemRecord) -> None:
+            nonlocal correct
+            correct += record.correct
+            progress.update(task, advance=1, score=f"{correct} correct")
+
+        result = run_job(job, parallel=parallel, scope=scope, store=store, on_record=advance,
+                         warn=lambda message: console.print(f"[bold yellow]Warning:[/] {message}"))
+    return result.cancelled
+
+
+@contextmanager
+def _ctrl_c_cancels(scope: CancelScope, console: Console):
+    """First Ctrl-C: cancel the runs in flight and keep what finished. A second one: stop at once."""
+
+    def on_interrupt(signum, frame) -> None:
+        if scope.cancelled.is_set():
+            raise KeyboardInterrupt
+        console.print("Stopping (Ctrl-C): finishing writes; finished items are kept. Ctrl-C again to quit now.")
+        scope.cancel_all()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_summary(summary: EvalSummary) -> None:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 200  # piped into a file: do not squeeze the columns to 80
+    for headers, rows in ((METHOD_HEADERS, method_rows(summary.methods)), (POINT_HEADERS, point_rows(summary.methods))):
+        table = Table(*headers, header_style="bold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    files = [summary.markdown_path, summary.json_path] + ([summary.plot_path] if summary.plot_path else [])
+    Console(stderr=True, highlight=False).print("written: " + ", ".join(str(path) for path in files))
+    sys.stdout.flush()

@@ -1,0 +1,123 @@
+"""Eval run folders and the runner: crash safety, resume, cancel, failures, and the session log's eval tables.
+
+A scripted Ask stands in for the engine here (the real model runs in test_eval_cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from s1app.errors import BackendError, EvalRunError
+from s1app.eval.benches import Bench, Item
+from s1app.eval.outcome import RunOutcome
+from s1app.eval.plan import EvalPlan
+from s1app.eval.rundir import ITEMS, EvalRunDir
+from s1app.eval.runner import CancelScope, EvalCancelled, execute
+from s1app.store import open_store
+from s1app.store.evals import eval_item_of_run, eval_items, record_eval_item, record_eval_run
+
+BENCH = Bench("toy", tuple(Item(f"q{n}", f"What is {n}+{n}?", str(2 * n), "number") for n in range(4)), "test", "x")
+PLAN = EvalPlan.from_options(bench="toy", methods="bf", budgets="16,64")
+
+
+def new_rundir(tmp_path) -> EvalRunDir:
+    return EvalRunDir.create(tmp_path, PLAN, {"name": "toy", "sha256": "x", "items": 4},
+                             {"name": "m", "backend": "fake"})
+
+
+class CountingAsk:
+    """Answers every question right after ``delay_s``; with ``block``, waits until the scope is cancelled."""
+
+    def __init__(self, scope: CancelScope, delay_s: float = 0.0, block_item: str | None = None,
+                 fail_item: str | None = None) -> None:
+        self.scope, self.delay_s, self.block_item, self.fail_item = scope, delay_s, block_item, fail_item
+        self.asked: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, item, setting, *, seed=None, stop_above_thinking_tokens=None) -> RunOutcome:
+        with self.lock:
+            self.asked.append((setting.key, item.item_id))
+        if item.item_id == self.fail_item:
+            raise BackendError("the server went away")
+        if item.item_id == self.block_item:
+            self.scope.cancelled.wait(10)
+        time.sleep(self.delay_s)
+        if self.scope.cancelled.is_set():
+            raise EvalCancelled(item.item_id)
+        answer = f"Final Answer: {item.reference}"
+        return RunOutcome(f"run-{setting.key}-{item.item_id}", answer, 10, 3, 0, 4, 14, "model", "end-of-answer", 0.1)
+
+
+def test_every_item_is_written_once_in_setting_order(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    result = execute(rundir, BENCH, CountingAsk(scope), parallel=1, scope=scope)
+    assert (result.written, result.cancelled) == (8, False)
+    keys = [r.key for r in rundir.records()]
+    assert keys == [(s, f"q{n}") for s in ("budget-forcing:max=16:waits=0", "budget-forcing:max=64:waits=0")
+                    for n in range(4)]
+    assert all(r.correct for r in rundir.records())
+
+
+def test_a_resumed_run_asks_only_what_is_missing(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    first = CountingAsk(scope)
+    execute(rundir, BENCH, first, parallel=2, scope=scope)
+    lines = (rundir.path / ITEMS).read_text().splitlines(keepends=True)
+    (rundir.path / ITEMS).write_text("".join(lines[:5]))
+    again = CountingAsk(scope)
+    reopened = EvalRunDir.open(rundir.run_id, tmp_path)
+    execute(reopened, BENCH, again, parallel=2, scope=scope)
+    assert len(again.asked) == 3 and len(reopened.records()) == 8
+
+
+def test_a_line_cut_short_by_a_kill_is_dropped_and_run_again(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    execute(rundir, BENCH, CountingAsk(scope), parallel=1, scope=scope)
+    data = (rundir.path / ITEMS).read_bytes()
+    (rundir.path / ITEMS).write_bytes(data[:-25])  # the last record half-written
+    assert len(rundir.records()) == 7
+    assert (rundir.path / ITEMS).read_bytes().endswith(b"\n")  # appends start on a fresh line
+    again = CountingAsk(scope)
+    execute(rundir, BENCH, again, parallel=1, scope=scope)
+    assert len(again.asked) == 1 and len(rundir.records()) == 8
+
+
+def test_cancel_keeps_finished_items_and_drops_the_ones_in_flight(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    ask = CountingAsk(scope, delay_s=0.05, block_item="q2")
+    threading.Timer(1.0, scope.cancel_all).start()
+    result = execute(rundir, BENCH, ask, parallel=2, scope=scope)
+    ids = [r.item_id for r in rundir.records()]
+    assert result.cancelled and "q2" not in ids and set(ids) <= {"q0", "q1", "q3"} and ids
+
+
+def test_an_item_failure_stops_the_run_keeps_finished_items_and_is_raised(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    with pytest.raises(BackendError, match="went away"):
+        execute(rundir, BENCH, CountingAsk(scope, fail_item="q2"), parallel=1, scope=scope)
+    assert [r.item_id for r in rundir.records()] == ["q0", "q1"]
+
+
+def test_resuming_a_run_that_does_not_exist_says_how_to_find_it(tmp_path):
+    with pytest.raises(EvalRunError, match="No eval run 'nope'.*run id printed when it started"):
+        EvalRunDir.open("nope", tmp_path)
+
+
+def test_eval_records_go_to_the_session_log_with_links_to_their_runs(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    execute(rundir, BENCH, CountingAsk(scope), parallel=1, scope=scope)
+    with open_store(tmp_path / "sessions.db") as store:
+        record_eval_run(store, rundir.manifest, str(rundir.path))
+        record_eval_run(store, rundir.manifest, str(rundir.path))  # a resume writes it again: harmless
+        for record in rundir.records():
+            record_eval_item(store, rundir.run_id, record.to_json())
+        stored = eval_items(store, rundir.run_id)
+        assert [s["item_id"] for s in stored] == [r.item_id for r in rundir.records()]
+        link = eval_item_of_run(store, "run-budget-forcing:max=64:waits=0-q3")
+        assert link == {"eval_run_id": rundir.run_id, "setting": "budget-forcing:max=64:waits=0",
+                        "item_id": "q3", "attempt": 0}
+        assert json.loads(next(store.db.query("select methods from eval_runs"))["methods"]) == ["budget-forcing"]
