@@ -1,9 +1,8 @@
 """A stream produced in one thread and read in another.
 
 ThreadedStream runs an event stream in a fresh worker thread so the caller's thread stays free to
-cancel it. Ctrl-C in a terminal lands in the main thread; it only interrupts the reader, which
-sets the cancel flag and keeps reading (the stream survives the interrupt) until the run's own
-RunFinished arrives: nothing produced is lost.
+cancel it: Ctrl-C in a terminal only sets the run's cancel flag (s1app.cli.interrupts), and the
+reader keeps reading until the run's own RunFinished arrives, so nothing produced is lost.
 """
 
 from __future__ import annotations

@@ -95,6 +95,19 @@ def test_offline_hub_model_says_what_to_download_and_where(tmp_path):
     assert_clear_error(result, "offline", "https://huggingface.co/bartowski/simplescaling_s1.1-32B-GGUF/resolve/main/x.gguf", "models")
 
 
+def communicate_or_dump_stacks(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """communicate(); if the command has not exited by then, fail with every thread's stack
+    (s1app prints them on SIGUSR1) instead of a bare timeout."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        _, stderr = process.communicate()
+        pytest.fail(f"s1app did not exit {timeout:.0f} s after Ctrl-C; its threads:\n{stderr}")
+
+
 def thinking_tokens_logged(log) -> int:
     if not log.exists():
         return 0
@@ -108,14 +121,15 @@ def thinking_tokens_logged(log) -> int:
 
 def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly(tmp_path):
     log = tmp_path / "sessions.db"
+    # --min-thinking: the model cannot end thinking before the Ctrl-C, whatever it would write.
     process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "4000",
-                                "--no-loop-detect", "--json", "--db", str(log)],
+                                "--min-thinking", "4000", "--no-loop-detect", "--json", "--db", str(log)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300  # the run is thinking once its log row counts thinking tokens
     while time.monotonic() < deadline and process.poll() is None and thinking_tokens_logged(log) < 10:
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = communicate_or_dump_stacks(process, timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Cancelled" in stderr
     record = json.loads(stdout)

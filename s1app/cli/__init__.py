@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import sys
 
 import typer
@@ -31,6 +33,8 @@ app.command("export-model")(train.export_model)
 
 def main() -> None:
     """Entry point: a person's mistake prints one clear line (exit 2), never a traceback."""
+    if hasattr(signal, "SIGUSR1"):  # a command that seems stuck: `kill -USR1 PID` prints every thread's stack
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         app()
     except S1AppError as failure:

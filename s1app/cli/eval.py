@@ -7,9 +7,7 @@ the runs in flight and keeps every finished item; `--resume RUN` finishes the re
 
 from __future__ import annotations
 
-import signal
 import sys
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from s1app.cli.interrupts import first_ctrl_c_calls
 from s1app.cli.logs import open_log
 from s1app.cli.run_options import OPTION_TYPES, RunOptions
 from s1app.errors import ConfigError
@@ -132,21 +131,14 @@ def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> 
     return result.cancelled
 
 
-@contextmanager
 def _ctrl_c_cancels(scope: CancelScope, console: Console):
     """First Ctrl-C: cancel the runs in flight and keep what finished. A second one: stop at once."""
 
-    def on_interrupt(signum, frame) -> None:
-        if scope.cancelled.is_set():
-            raise KeyboardInterrupt
+    def stop() -> None:
         console.print("Stopping (Ctrl-C): finishing writes; finished items are kept. Ctrl-C again to quit now.")
         scope.cancel_all()
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return first_ctrl_c_calls(stop)
 
 
 def _print_summary(summary: EvalSummary) -> None:

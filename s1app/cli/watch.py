@@ -1,10 +1,12 @@
 """Watching one run in the terminal: the run computes in a worker thread, the main thread shows
-and logs its events. Ctrl-C cancels the run and keeps what it produced (`ask` and `chat`)."""
+and logs its events. Ctrl-C cancels the run and keeps what it produced (`ask` and `chat`); a
+second Ctrl-C quits at once."""
 
 from __future__ import annotations
 
 import threading
 
+from s1app.cli.interrupts import first_ctrl_c_calls
 from s1app.cli.terminal_view import TerminalView
 from s1app.run_fold import Run
 from s1app.store import RunRecorder
@@ -16,20 +18,14 @@ def watch(run: Run, cancel: threading.Event, view: TerminalView | None, recorder
 
     The recorder is always closed: a run cut short is logged as such, never left "running".
     """
-    interrupted = False
-    stream = ThreadedStream(lambda: run)
     try:
-        while True:
-            try:
-                for event in stream:
-                    if recorder is not None:
-                        recorder.record(event)
-                    if view is not None:
-                        view.show(event)
-                return interrupted
-            except KeyboardInterrupt:  # lands in this thread; the run ends soon with what it had
-                interrupted = True
-                cancel.set()
+        with first_ctrl_c_calls(cancel.set) as interrupted:
+            for event in ThreadedStream(lambda: run):  # after Ctrl-C: up to the run's own RunFinished
+                if recorder is not None:
+                    recorder.record(event)
+                if view is not None:
+                    view.show(event)
+            return interrupted.is_set()
     finally:
         if recorder is not None:
             recorder.close()
