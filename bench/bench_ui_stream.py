@@ -63,7 +63,7 @@ def client_run(url: str, thinking: int, answer: int) -> tuple[int, float, int, s
     started = time.perf_counter()
     job = client.submit(question=QUESTION, model_name="", backend="", max_thinking=thinking, waits=0,
                         ignore_str="Wait", temperature=0, seed=0, min_thinking=0, max_answer=answer,
-                        loop_detect=False, api_name="/chat")
+                        loop_detect=False, gpu_layers=None, api_name="/chat")
     # Wait on the job's future: iterating the job would poll every millisecond, CPU a browser
     # does not spend. The job still receives every streamed update (job.outputs()).
     job.result()
