@@ -17,6 +17,7 @@ import argparse
 import json
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -88,13 +89,10 @@ def measure_one(model: LoadedModel, recorder: RecordingBackend, question: str, r
 
 def summarize(records: list[RunRecord]) -> dict[str, Any]:
     count = len(records)
-    ends: dict[str, int] = {}
-    for record in records:
-        ends[record.thinking_end] = ends.get(record.thinking_end, 0) + 1
     return {
         "runs": count,
         "s1_format_share": sum(record.s1_format for record in records) / count,
-        "thinking_end": ends,
+        "thinking_end": dict(Counter(record.thinking_end for record in records)),
         "mean_thinking_tokens": statistics.mean(record.thinking_tokens for record in records),
         "mean_waits": statistics.mean(record.waits_inserted for record in records),
         "answer_ended_share": sum(record.stop_reason == "end-of-answer" for record in records) / count,

@@ -11,7 +11,6 @@ QUESTION_FIELDS = ("question", "problem")
 TRAJECTORY_FIELDS = ("thinking_trajectories", "deepseek_thinking_trajectory", "gemini_thinking_trajectory")
 """Columns of pools made with a teacher model (s1K, s1K-1.1, the 59K pool): empty means the call failed."""
 TRACE_FIELDS = (*TRAJECTORY_FIELDS, "thinking", "cot")
-REFERENCE_FIELDS = ("answer", "gt", "solution")
 
 
 def first_text(row: dict[str, Any], fields: tuple[str, ...]) -> str:

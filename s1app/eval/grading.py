@@ -24,7 +24,6 @@ from fractions import Fraction
 from typing import Literal
 
 AnswerKind = Literal["math", "integer", "number", "choice"]
-ANSWER_KINDS: tuple[AnswerKind, ...] = ("math", "integer", "number", "choice")
 
 _ANSWER_LINE = re.compile(r"(?:final\s+answer|answer)\s*(?:is)?\s*[:：]\s*(.*)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")

@@ -14,7 +14,6 @@ INTERVENTION_KINDS = ("wait", "cap", "final-answer", "loop-break")
 SECTIONS = ("thinking", "delimiter", "answer")
 
 JSON_COLUMNS = ("settings", "segments", "warnings")
-WRITER_COLUMNS = ("writer_pid", "writer_host")
 RUN_COLUMNS = (
     "id", "conversation_id", "turn", "question", "model", "backend", "format", "settings",
     "prompt_tokens", "thinking", "answer", "segments", "thinking_tokens", "thinking_tokens_sampled",
