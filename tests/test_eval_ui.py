@@ -50,7 +50,7 @@ def test_bad_settings_show_an_error_in_the_status_line(tab, bench, methods, budg
 def test_stop_keeps_the_finished_items(tab):
     updates = tab.run("gsm8k", ["budget-forcing"], "64", "0", 6, 1, 16, "", "", FakeRequest())
     next(updates)  # the first item is done
-    tab.ctx.stop_flags.stop("test-session", "bench")
+    tab.ctx.scopes.stop("test-session", "bench")
     *_, status = list(updates)[-1]
     assert 'data-state="stopped"' in status and "s1app eval --resume" in status
     assert 'data-done="6"' not in status

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from s1app.budget import BudgetConfig
-from s1app.events import RunFinished
+from s1app.run import Run
 from s1app.session import Session
 
 QUESTION = "Is 17 prime?"
@@ -23,10 +23,10 @@ OTHER_RUNS = [
 ]
 
 
-def finished(model, question: str, config: BudgetConfig) -> RunFinished:
-    events = list(Session(model).ask(question, config))
-    assert isinstance(events[-1], RunFinished) and events[-1].error is None
-    return events[-1]
+def finished(model, question: str, config: BudgetConfig) -> Run:
+    run = Session(model).ask(question, config).wait()
+    assert run.finished is not None and run.error is None
+    return run
 
 
 def digest(model, question: str = QUESTION, config: BudgetConfig = SETTINGS) -> str:
