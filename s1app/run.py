@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from s1app.events import (
@@ -33,36 +33,12 @@ from s1app.events import (
     ThinkingEndReason,
     WaitInserted,
 )
+from s1app.segments import Segment, append_text
 
 RunStatus = Literal["running", "finished", "cancelled", "failed"]
 
 CUT_KINDS: dict[str, InterventionKind] = {"budget": "cap", "loop": "loop-break"}
 """Why the engine ended thinking -> the intervention it logs for it."""
-
-
-@dataclass
-class Segment:
-    """A stretch of one section written by one hand (the model, or the engine when ``forced``)."""
-
-    section: Section
-    forced: bool
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"section": self.section, "text": self.text, "forced": self.forced}
-
-
-def append_text(segments: list[Segment], section: Section, text: str, forced: bool) -> None:
-    """Add text to the last segment when it is of the same section and hand, else start one."""
-    last = segments[-1] if segments else None
-    if last is None or last.section != section or last.forced != forced:
-        last = Segment(section, forced)
-        segments.append(last)
-    last.parts.append(text)
 
 
 @dataclass(frozen=True, slots=True)

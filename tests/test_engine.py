@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from build_support import portable_cpu_build_only
 from steered_backends import looping_model, stopping_model
 
 from s1app.backends.base import Piece
@@ -120,7 +121,7 @@ def test_minimum_thinking_is_held_by_extending_with_waits(model):
     assert stats.waits_inserted == 3  # 20 + Wait + 20 + Wait + 20 + Wait + 20 = 83 >= 70: then it may stop
 
 
-def test_one_budget_covers_every_round_waits_included(model):
+def test_forced_waits_on_the_real_model_count_inside_the_thinking_budget(model):
     events = run(model, BudgetConfig(max_thinking_tokens=100, num_waits=50, loop=NO_LOOP_CHECK, max_answer_tokens=8))
     stats = finished(events).stats
     assert stats.thinking_tokens <= 100
@@ -178,6 +179,7 @@ def test_cancel_ends_the_run_with_what_it_had(model):
     assert not any(isinstance(e, AnswerDelta) for e in events)
 
 
+@portable_cpu_build_only
 def test_two_runs_at_once_match_the_same_runs_one_after_another(model):
     configs = [BudgetConfig(max_thinking_tokens=48, max_answer_tokens=16), BudgetConfig(max_thinking_tokens=96, num_waits=1, max_answer_tokens=16)]
     questions = ["What is 2+3?", "Name a colour."]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from build_support import portable_cpu_build_only
+
 from s1app.budget import BudgetConfig
 from s1app.cancel import CancelScope
 from s1app.eval.harness import new_job, run_job
@@ -25,6 +27,7 @@ def transcript_of(model, question: str, config: BudgetConfig) -> dict:
             "waits": stats.waits_inserted, "forced": stats.forced_tokens, "end": stats.thinking_end_reason}
 
 
+@portable_cpu_build_only
 def test_concurrent_runs_get_exactly_the_tokens_they_get_alone_and_keep_their_own_budgets(model):
     alone = [transcript_of(model, q, c) for q, c in zip(QUESTIONS, CONFIGS)]
     together: list[dict | None] = [None] * len(QUESTIONS)

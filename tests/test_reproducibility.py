@@ -10,10 +10,13 @@ import sys
 import threading
 
 import pytest
+from build_support import portable_cpu_build_only
 
 from s1app.budget import BudgetConfig
 from s1app.run import Run
 from s1app.session import Session
+
+pytestmark = portable_cpu_build_only  # exact repeats alone and batched: a batch-invariant build
 
 QUESTION = "Is 17 prime?"
 SETTINGS = BudgetConfig(max_thinking_tokens=64, num_waits=2, max_answer_tokens=24)

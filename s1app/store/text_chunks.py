@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from s1app.run import Segment, append_text
+from s1app.segments import Segment, append_text
 
 TABLE = "run_text_chunks"
 

@@ -13,7 +13,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from s1app.run import Run, Segment
+from s1app.run import Run
+from s1app.segments import Segment
 
 Message = dict[str, Any]
 
