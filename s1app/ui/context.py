@@ -74,7 +74,7 @@ class UIContext:
     """Record every UI run in the store (False with --no-log)."""
     scopes: TabScopes = field(default_factory=TabScopes)
     update_interval_s: float = DEFAULT_INTERVAL_S
-    """How often a streaming handler sends the browser what arrived (see EventPump.batches)."""
+    """How often a streaming handler sends the browser what arrived (see s1app.pump.Pump.batches)."""
     extra_models: dict[str, LoadedModel] = field(default_factory=dict)
     """Models reachable by name without the registry (tests inject a fault-injecting backend here)."""
     backend_options: BackendOptions = field(default_factory=BackendOptions)
