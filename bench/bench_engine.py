@@ -3,8 +3,9 @@
 (a) engine stream tok/s / raw ``Llama.generate`` loop tok/s, same model, prompt and token count
     (goal >= 0.95);
 (b) thinking time per token with K forced Waits / the same without a Wait, on ONE model, the two
-    cases alternated, the uninterrupted one capped at the Waits run's thinking tokens: the time from
-    the first thinking token to the end of thinking, so prompt evaluation is left out of both
+    cases alternated (and which goes first), both capped at the same number of thinking tokens:
+    the time from the first thinking token to the end of thinking, so prompt evaluation is left
+    out of both
     (goal <= 1.05: each continuation reuses the KV cache and evaluates only the Wait; it should
     agree with bench/bench_wait_gap.py, where a Wait costs about one token's time);
 (c) total tok/s of two runs at once on one backend (compare view, two users) / tok/s of one run
@@ -40,6 +41,7 @@ from s1app.registry import locate_weights, resolve_model
 from s1app.session import Session
 
 CONTEXT = 8192
+STORY = "Write a long story about a dragon."
 
 
 def fresh_model(parallel: int = 1):
@@ -82,22 +84,24 @@ def thinking_span(model, question: str, config: BudgetConfig) -> tuple[float, in
 
 
 def wait_pairs(waits: int, tokens: int, repeats: int) -> list[float]:
-    """(b): per-token thinking time with Waits / without, one model, the cases alternated."""
+    """(b): per-token thinking time with Waits / without, one model, both capped at ``tokens``; the
+    two cases alternate, and so does which goes first (what ran just before must not favour one)."""
     no_loop = LoopSettings(enabled=False)
+    waited = BudgetConfig(max_thinking_tokens=tokens, num_waits=waits, loop=no_loop, max_answer_tokens=1)
+    plain = BudgetConfig(max_thinking_tokens=tokens, loop=no_loop, max_answer_tokens=1)
     model = fresh_model()
     thinking_span(model, "What is 2+3?", BudgetConfig(max_thinking_tokens=16, loop=no_loop, max_answer_tokens=1))  # warm-up
     ratios = []
     for repeat in range(repeats):
-        waited_s, waited_tokens, inserted = thinking_span(
-            model, "What is 2+3?", BudgetConfig(max_thinking_tokens=tokens, num_waits=waits, loop=no_loop,
-                                                max_answer_tokens=1))
-        # A question the model thinks about at length: no attempt to stop, so no Wait, to the same length.
-        plain_s, plain_tokens, _ = thinking_span(
-            model, "Write a long story about a dragon.",
-            BudgetConfig(max_thinking_tokens=waited_tokens + 1, loop=no_loop, max_answer_tokens=1))
+        # "What is 2+3?" ends its thinking early, so it gets the Waits; the story is thought about at
+        # length, so it reaches the same cap without one.
+        cases = [("waits", "What is 2+3?", waited), ("plain", STORY, plain)]
+        order = cases if repeat % 2 == 0 else cases[::-1]
+        spans = {name: thinking_span(model, question, config) for name, question, config in order}
+        (waited_s, waited_tokens, inserted), (plain_s, plain_tokens, _) = spans["waits"], spans["plain"]
         ratios.append((waited_s / waited_tokens) / (plain_s / plain_tokens))
-        print(f"(b) pair {repeat + 1}: {inserted} forced Waits, {waited_tokens} tokens in {waited_s:.2f} s; "
-              f"no Wait, {plain_tokens} tokens in {plain_s:.2f} s")
+        print(f"(b) pair {repeat + 1} ({'Waits' if repeat % 2 == 0 else 'no Wait'} first): {inserted} forced Waits, "
+              f"{waited_tokens} tokens in {waited_s:.2f} s; no Wait, {plain_tokens} tokens in {plain_s:.2f} s")
     model.backend.close()
     return ratios
 
@@ -187,9 +191,6 @@ def multi_turn_reuse() -> list[tuple[int, float, float]]:
     warm_model.backend.close()
     cold_model.backend.close()
     return rows
-
-
-STORY = "Write a long story about a dragon."
 
 
 def case_a(args) -> str:
