@@ -2,18 +2,22 @@
 
 (a) engine stream tok/s / raw ``Llama.generate`` loop tok/s, same model, prompt and token count
     (goal >= 0.95);
-(b) time of thinking with K forced Waits / time of one uninterrupted generation of the same total
-    token count (goal <= 1.05: each continuation reuses the KV cache of the shared prefix);
+(b) thinking time per token with K forced Waits / the same without a Wait, on ONE model, the two
+    cases alternated (and which goes first), both capped at the same number of thinking tokens:
+    the time from the first thinking token to the end of thinking, so prompt evaluation is left
+    out of both
+    (goal <= 1.05: each continuation reuses the KV cache and evaluates only the Wait; it should
+    agree with bench/bench_wait_gap.py, where a Wait costs about one token's time);
 (c) total tok/s of two runs at once on one backend (compare view, two users) / tok/s of one run
     alone: above 1, since both are decoded in one batch per step;
 (d) time to first token of each turn of a multi-turn chat with prefix reuse (the backend keeps the
     conversation's KV and evaluates only the new turn) / the same prompt evaluated cold: what the
     reproducible design keeps of prefix reuse (goal: well below 1 from the second turn on).
 
-Each measurement runs on a fresh model, alternating engine and raw, ``--repeats`` times;
-medians are reported.
+(a) runs each measurement on a fresh model, alternating engine and raw, ``--repeats`` times; (b)
+alternates its two cases on one model, ``--repeats`` pairs; medians are reported.
 
-    .venv/bin/python bench/bench_engine.py [--repeats 3] [--waits 4]
+    .venv/bin/python bench/bench_engine.py [--repeats 3] [--waits 4] [--cases abcd]
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ from s1app.backends.decode_loop import decode_loop
 from s1app.backends.llamacpp import LlamaCppBackend
 from s1app.session import Turn
 from s1app.budget import BudgetConfig
-from s1app.events import RunStarted, ThinkingEnded
+from s1app.events import RunStarted, ThinkingDelta, ThinkingEnded, WaitInserted
 from s1app.loading import prepare
 from s1app.loops import LoopSettings
 from s1app.registry import locate_weights, resolve_model
 from s1app.session import Session
 
 CONTEXT = 8192
+STORY = "Write a long story about a dragon."
 
 
 def fresh_model(parallel: int = 1):
@@ -61,6 +66,44 @@ def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, in
             forced = event.stats.thinking_tokens_forced
     model.backend.close()
     return ended - started, tokens, forced
+
+
+def thinking_span(model, question: str, config: BudgetConfig) -> tuple[float, int, int]:
+    """(seconds from the first sampled thinking token to the end of thinking, tokens in that span,
+    Waits inserted), on an already loaded ``model``."""
+    first_at = ended = 0.0
+    first_tokens = position = waits = 0
+    for event in model.engine.run(Session(model).prompt_ids(question), config, question=question):
+        if isinstance(event, ThinkingDelta) and not event.forced and not first_at:
+            first_at, first_tokens = time.perf_counter(), event.tokens
+        elif isinstance(event, WaitInserted):
+            waits = event.waits_inserted
+        elif isinstance(event, ThinkingEnded):
+            ended, position = time.perf_counter(), event.position_tokens
+    return ended - first_at, position - first_tokens, waits
+
+
+def wait_pairs(waits: int, tokens: int, repeats: int) -> list[float]:
+    """(b): per-token thinking time with Waits / without, one model, both capped at ``tokens``; the
+    two cases alternate, and so does which goes first (what ran just before must not favour one)."""
+    no_loop = LoopSettings(enabled=False)
+    waited = BudgetConfig(max_thinking_tokens=tokens, num_waits=waits, loop=no_loop, max_answer_tokens=1)
+    plain = BudgetConfig(max_thinking_tokens=tokens, loop=no_loop, max_answer_tokens=1)
+    model = fresh_model()
+    thinking_span(model, "What is 2+3?", BudgetConfig(max_thinking_tokens=16, loop=no_loop, max_answer_tokens=1))  # warm-up
+    ratios = []
+    for repeat in range(repeats):
+        # "What is 2+3?" ends its thinking early, so it gets the Waits; the story is thought about at
+        # length, so it reaches the same cap without one.
+        cases = [("waits", "What is 2+3?", waited), ("plain", STORY, plain)]
+        order = cases if repeat % 2 == 0 else cases[::-1]
+        spans = {name: thinking_span(model, question, config) for name, question, config in order}
+        (waited_s, waited_tokens, inserted), (plain_s, plain_tokens, _) = spans["waits"], spans["plain"]
+        ratios.append((waited_s / waited_tokens) / (plain_s / plain_tokens))
+        print(f"(b) pair {repeat + 1} ({'Waits' if repeat % 2 == 0 else 'no Wait'} first): {inserted} forced Waits, "
+              f"{waited_tokens} tokens in {waited_s:.2f} s; no Wait, {plain_tokens} tokens in {plain_s:.2f} s")
+    model.backend.close()
+    return ratios
 
 
 def raw_generation(prompt: list[int], count: int) -> float:
@@ -150,51 +193,56 @@ def multi_turn_reuse() -> list[tuple[int, float, float]]:
     return rows
 
 
+def case_a(args) -> str:
+    no_loop = LoopSettings(enabled=False)
+    prompt_model = fresh_model()
+    story_prompt = Session(prompt_model).prompt_ids(STORY)
+    prompt_model.backend.close()
+    ratios = []
+    for repeat in range(args.repeats):
+        seconds, tokens, _ = engine_thinking(STORY, BudgetConfig(max_thinking_tokens=args.tokens, loop=no_loop, max_answer_tokens=1))
+        raw = raw_generation(story_prompt, tokens)
+        ratios.append((tokens / seconds) / (tokens / raw))
+        print(f"(a) run {repeat + 1}: engine {tokens / seconds:.1f} tok/s, raw loop {tokens / raw:.1f} tok/s over {tokens} tokens")
+    return (f"(a) engine stream tok/s / raw Llama.generate tok/s: median {statistics.median(ratios):.3f} "
+            f"(runs {', '.join(f'{r:.3f}' for r in ratios)}); goal >= 0.95")
+
+
+def case_b(args) -> str:
+    ratios = wait_pairs(args.waits, args.tokens, args.repeats)
+    return (f"(b) thinking time per token with forced Waits (up to {args.waits}) / without, one model, alternated: "
+            f"median {statistics.median(ratios):.3f} (pairs {', '.join(f'{r:.3f}' for r in ratios)}); goal <= 1.05")
+
+
+def case_c(args) -> str:
+    alone, together = concurrent_throughput(STORY, args.tokens // 2)
+    print(f"(c) one run alone {alone:.1f} tok/s; two runs at once {together:.1f} tok/s in total")
+    return f"(c) two runs at once, total tok/s / one run alone tok/s: {together / alone:.3f}"
+
+
+def case_d(args) -> str:
+    reuse = multi_turn_reuse()
+    for turn, (prompt_tokens, warm, cold) in enumerate(reuse, start=1):
+        print(f"(d) turn {turn}: prompt {prompt_tokens} tokens, first token after {warm * 1000:.0f} ms with the "
+              f"conversation cached, {cold * 1000:.0f} ms cold")
+    later = [warm / cold for _, warm, cold in reuse[1:]]
+    return (f"(d) multi-turn time to first token, cached conversation / cold, turns 2-{len(reuse)}: "
+            f"median {statistics.median(later):.3f} (turns {', '.join(f'{r:.2f}' for r in later)})")
+
+
+CASES = {"a": case_a, "b": case_b, "c": case_c, "d": case_d}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--waits", type=int, default=4)
     parser.add_argument("--tokens", type=int, default=400)
+    parser.add_argument("--cases", default="abcd", help="which measurements to run, e.g. b (default abcd)")
     args = parser.parse_args()
-    no_loop = LoopSettings(enabled=False)
-    story = "Write a long story about a dragon."
-    math = "What is 2+3?"
-    prompt_model = fresh_model()
-    story_prompt = Session(prompt_model).prompt_ids(story)
-    math_prompt = Session(prompt_model).prompt_ids(math)
-    prompt_model.backend.close()
-
-    stream_ratios, wait_ratios = [], []
-    for repeat in range(args.repeats):
-        seconds, tokens, _ = engine_thinking(story, BudgetConfig(max_thinking_tokens=args.tokens, loop=no_loop, max_answer_tokens=1))
-        raw = raw_generation(story_prompt, tokens)
-        stream_ratios.append((tokens / seconds) / (tokens / raw))
-        print(f"(a) run {repeat + 1}: engine {tokens / seconds:.1f} tok/s, raw loop {tokens / raw:.1f} tok/s over {tokens} tokens")
-
-        seconds, tokens, forced = engine_thinking(
-            math, BudgetConfig(max_thinking_tokens=args.tokens, num_waits=args.waits, loop=no_loop, max_answer_tokens=1)
-        )
-        raw = raw_generation(math_prompt, tokens)
-        wait_ratios.append(seconds / raw)
-        print(f"(b) run {repeat + 1}: {forced} forced Waits, {tokens} thinking tokens in {seconds:.2f} s; "
-              f"uninterrupted {tokens} tokens in {raw:.2f} s")
-
-    alone, together = concurrent_throughput(story, args.tokens // 2)
-    print(f"(c) one run alone {alone:.1f} tok/s; two runs at once {together:.1f} tok/s in total")
-    reuse = multi_turn_reuse()
-    for turn, (prompt_tokens, warm, cold) in enumerate(reuse, start=1):
-        print(f"(d) turn {turn}: prompt {prompt_tokens} tokens, first token after {warm * 1000:.0f} ms with the "
-              f"conversation cached, {cold * 1000:.0f} ms cold")
-
+    summaries = [CASES[case](args) for case in args.cases if case in CASES]
     print()
-    print(f"(a) engine stream tok/s / raw Llama.generate tok/s: median {statistics.median(stream_ratios):.3f} "
-          f"(runs {', '.join(f'{r:.3f}' for r in stream_ratios)}); goal >= 0.95")
-    print(f"(b) thinking time with forced Waits (up to {args.waits}) / uninterrupted generation of the same length: "
-          f"median {statistics.median(wait_ratios):.3f} (runs {', '.join(f'{r:.3f}' for r in wait_ratios)}); goal <= 1.05")
-    print(f"(c) two runs at once, total tok/s / one run alone tok/s: {together / alone:.3f}")
-    later = [warm / cold for _, warm, cold in reuse[1:]]
-    print(f"(d) multi-turn time to first token, cached conversation / cold, turns 2-{len(reuse)}: "
-          f"median {statistics.median(later):.3f} (turns {', '.join(f'{r:.2f}' for r in later)})")
+    print("\n".join(summaries))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """What one forced Wait costs inside a run: the time from WaitInserted to the model's next token,
 against the median time between two tokens of the same run.
 
-(b) of bench_engine.py compares a whole run with Waits against a raw loop on another fresh model;
-this measures the Wait itself, on one model, in one run: a Wait is a new generate call that
-evaluates only the Wait's tokens on top of the cached context.
+(b) of bench_engine.py compares whole runs, with Waits and without, alternated on one model; this
+measures the Wait itself, in one run: a Wait is a new generate call that evaluates only the
+Wait's tokens on top of the cached context. The two should agree: K Waits in N tokens cost
+about K token-times, so (b) near 1 + K/N.
 
     .venv/bin/python bench/bench_wait_gap.py [--repeats 3] [--waits 4] [--tokens 400]
 """

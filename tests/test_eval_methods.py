@@ -12,6 +12,7 @@ from s1app.eval.methods import Setting, resolve_methods
 from s1app.eval.outcome import RunOutcome
 from s1app.eval.plan import EvalPlan
 from s1app.eval.policies import run_item, sample_seed
+from s1app.eval.metrics import summarize
 from s1app.eval.prompts import LONG_THINKING, SHORT_THINKING
 
 
@@ -31,6 +32,39 @@ def test_token_conditional_asks_in_the_prompt_and_caps_only_with_bf():
     assert free[0].instruction == forced[0].instruction == "Think for up to 128 tokens."
     assert free[0].max_thinking_tokens is None and forced[0].max_thinking_tokens == 128
     assert plan("tcc", "128", ceiling_tokens=999).settings()[0].max_thinking_tokens == 999
+
+
+def test_step_conditional_asks_for_whole_steps_of_about_100_tokens():
+    settings = plan("scc", "0,64,100,256", ceiling_tokens=999).settings()
+    assert [s.instruction for s in settings] == [
+        "Think for up to 0 steps.", "Think for up to 1 steps.", "Think for up to 3 steps."]  # 64 and 100: 1 step
+    assert [(s.requested_max_tokens, s.max_thinking_tokens) for s in settings] == [(0, 999), (100, 999), (300, 999)]
+
+
+def test_step_conditional_with_budget_forcing_caps_at_the_steps_tokens():
+    settings = plan("scc+bf", "16,256").settings()
+    assert [(s.instruction, s.max_thinking_tokens, s.requested_max_tokens) for s in settings] == [
+        ("Think for up to 1 steps.", 100, 100), ("Think for up to 3 steps.", 300, 300)]
+    assert [s.label for s in settings] == ["asked ≤ 1 steps, max 100", "asked ≤ 3 steps, max 300"]
+
+
+def test_step_conditional_control_counts_runs_within_the_steps_tokens():
+    """Hand-made runs: asked for 1 step (<= 100 tokens) the model thought 80 and 150; asked for 3, 290 and 310."""
+    one, three = plan("scc", "100,300").settings()
+    script = ScriptedAsk([(80, "Answer: 18"), (150, "Answer: 17"), (290, "Answer: 18"), (310, "Answer: 18")])
+    records = [run_item(ITEM, setting, script) for setting in (one, one, three, three)]
+    (summary,) = summarize(records, {one.key: one.label, three.key: three.label})
+    assert summary.method == "step-conditional" and summary.control_pct == 50.0
+    assert [(p.label, p.accuracy_pct, p.mean_thinking_tokens) for p in summary.points] == [
+        ("asked ≤ 1 steps", 50.0, 115.0), ("asked ≤ 3 steps", 100.0, 300.0)]
+    assert summary.performance_pct == 100.0 and summary.scaling_pct_per_token == pytest.approx(50 / 185)
+
+
+def test_step_conditional_with_budget_forcing_is_always_in_range():
+    (setting,) = plan("scc+bf", "200").settings()
+    records = [run_item(ITEM, setting, ScriptedAsk([(tokens, "Answer: 18")])) for tokens in (200, 120, 0)]
+    (summary,) = summarize(records)
+    assert summary.control_pct == 100.0 and summary.method == "step-conditional+bf"
 
 
 def test_class_conditional_has_a_short_and_a_long_prompt():
@@ -53,6 +87,7 @@ def test_sampling_methods_run_at_temperature_one():
 
 def test_method_names_and_aliases_resolve_in_order_without_duplicates():
     assert resolve_methods("bf, rs,budget-forcing") == ("budget-forcing", "rejection-sampling")
+    assert resolve_methods("scc,scc+bf") == ("step-conditional", "step-conditional+bf")
     with pytest.raises(ConfigError, match="Unknown method 'beam'"):
         resolve_methods("bf,beam")
 
@@ -134,5 +169,5 @@ def test_the_item_record_holds_no_question_text():
 
 
 def test_settings_round_trip_through_json():
-    for setting in plan("bf,tcc,ccc,rs,majority", "16,64").settings():
+    for setting in plan("bf,tcc,scc,scc+bf,ccc,rs,majority", "16,64").settings():
         assert Setting.from_json(setting.to_json()) == setting

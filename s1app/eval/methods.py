@@ -6,8 +6,11 @@ engine's cap, Waits, an instruction in the prompt, temperature) and which range 
 requested (for Control). How a setting's runs become one graded answer is ``policy``:
 one run, rejection sampling, or majority voting (see s1app/eval/policies.py).
 
+Step-conditional control asks for steps of about 100 tokens; its settings come from the same
+budgets, each rounded up to whole steps (budgets 0, 64, 256 -> 0, 1, 3 steps, ranges <= 0, 100, 300).
+
 ``ceiling_tokens`` bounds the methods that do not cap thinking themselves (no intervention,
-token- and class-conditional, rejection sampling): a run that reaches it is outside any range
+token-, step- and class-conditional, rejection sampling): a run that reaches it is outside any range
 asked for, so Control is unchanged; without it they may think up to the model's context.
 """
 
@@ -18,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from s1app.errors import ConfigError
-from s1app.eval.prompts import LONG_THINKING, SHORT_THINKING, token_conditional
+from s1app.eval.prompts import LONG_THINKING, SHORT_THINKING, TOKENS_PER_STEP, step_conditional, token_conditional
 
 Policy = Literal["single", "rejection", "majority"]
 
@@ -98,6 +101,25 @@ def _token_conditional_forced(sweep: Sweep) -> list[Setting]:
             for b in sweep.budgets]
 
 
+def step_budgets(budgets: tuple[int, ...]) -> tuple[int, ...]:
+    """Token budgets as step counts (rounded up, so never fewer tokens than asked), duplicates dropped."""
+    return tuple(dict.fromkeys(-(-budget // TOKENS_PER_STEP) for budget in budgets))
+
+
+def _step_conditional(sweep: Sweep) -> list[Setting]:
+    return [Setting("step-conditional", f"step-conditional:{n}", f"asked ≤ {n} steps",
+                    max_thinking_tokens=sweep.ceiling_tokens, instruction=step_conditional(n),
+                    requested_max_tokens=n * TOKENS_PER_STEP)
+            for n in step_budgets(sweep.budgets)]
+
+
+def _step_conditional_forced(sweep: Sweep) -> list[Setting]:
+    return [Setting("step-conditional+bf", f"step-conditional+bf:{n}", f"asked ≤ {n} steps, max {n * TOKENS_PER_STEP}",
+                    max_thinking_tokens=n * TOKENS_PER_STEP, instruction=step_conditional(n),
+                    requested_max_tokens=n * TOKENS_PER_STEP)
+            for n in step_budgets(sweep.budgets)]
+
+
 def _class_conditional(sweep: Sweep) -> list[Setting]:
     shortest, longest = min(sweep.budgets), max(sweep.budgets)
     return [
@@ -127,6 +149,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("token-conditional", ("tcc",), '"Think for up to N tokens." in the prompt, no cap', _token_conditional),
     Method("token-conditional+bf", ("tcc+bf", "tcc-bf"), "the same instruction, capped at N by budget forcing",
            _token_conditional_forced),
+    Method("step-conditional", ("scc",), f'"Think for up to N steps." in the prompt (a step ~{TOKENS_PER_STEP} tokens), '
+           "no cap", _step_conditional),
+    Method("step-conditional+bf", ("scc+bf", "scc-bf"), f"the same instruction, capped at N x {TOKENS_PER_STEP} "
+           "tokens by budget forcing", _step_conditional_forced),
     Method("class-conditional", ("ccc",), "a short-thinking and a long-thinking prompt, no cap", _class_conditional),
     Method("rejection-sampling", ("rs",), "sample at temperature 1 until thinking fits the budget",
            _rejection_sampling),

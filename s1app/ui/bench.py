@@ -16,7 +16,7 @@ import gradio as gr
 
 from s1app.cancel import CancelScope
 from s1app.errors import S1AppError
-from s1app.eval.benches import BENCH_NAMES
+from s1app.eval.benches import BENCH_NAMES, default_bench
 from s1app.eval.harness import EvalJob, new_job, run_job, summarize_job
 from s1app.eval.methods import METHODS
 from s1app.eval.metrics import summarize
@@ -84,7 +84,7 @@ class BenchTab:
                     "thinking tokens, with Control, Scaling and Performance (see docs/evaluation.md). Graded "
                     "locally; questions are never shown.")
         with gr.Row():
-            bench = gr.Dropdown(list(BENCH_NAMES), value="gsm8k", label="Benchmark (or a JSONL path on this machine)",
+            bench = gr.Dropdown(list(BENCH_NAMES), value=default_bench(ctx.default_model.entry.source), label="Benchmark (or a JSONL path on this machine)",
                                 allow_custom_value=True, elem_id="bench-bench")
             methods = gr.CheckboxGroup(list(METHODS), value=["budget-forcing"], label="Methods", elem_id="bench-methods")
         with gr.Row():
