@@ -56,16 +56,15 @@ def engine_thinking(question: str, config: BudgetConfig) -> tuple[float, int, in
     session = Session(model)
     prompt = session.prompt_ids(question)
     started = ended = 0.0
-    for event in model.engine.run(prompt, config, question=question):
+    run = model.engine.start(prompt, config, question=question)
+    for event in run:
         if isinstance(event, RunStarted):
             started = time.perf_counter()
         elif isinstance(event, ThinkingEnded):
             ended = time.perf_counter()
             tokens = event.position_tokens
-        elif type(event).__name__ == "RunFinished":
-            forced = event.stats.thinking_tokens_forced
     model.backend.close()
-    return ended - started, tokens, forced
+    return ended - started, tokens, run.thinking_tokens_forced
 
 
 def thinking_span(model, question: str, config: BudgetConfig) -> tuple[float, int, int]:
@@ -73,7 +72,7 @@ def thinking_span(model, question: str, config: BudgetConfig) -> tuple[float, in
     Waits inserted), on an already loaded ``model``."""
     first_at = ended = 0.0
     first_tokens = position = waits = 0
-    for event in model.engine.run(Session(model).prompt_ids(question), config, question=question):
+    for event in model.engine.start(Session(model).prompt_ids(question), config, question=question):
         if isinstance(event, ThinkingDelta) and not event.forced and not first_at:
             first_at, first_tokens = time.perf_counter(), event.tokens
         elif isinstance(event, WaitInserted):
@@ -134,8 +133,7 @@ def concurrent_throughput(question: str, tokens: int) -> tuple[float, float]:
     config = BudgetConfig(max_thinking_tokens=tokens, loop=LoopSettings(enabled=False), max_answer_tokens=1)
 
     def one_run() -> int:
-        events = list(Session(model).ask(question, config))
-        return events[-1].stats.thinking_tokens_sampled
+        return Session(model).ask(question, config).wait().stats.thinking_tokens_sampled
 
     def two_at_once() -> float:
         counts: list[int] = []

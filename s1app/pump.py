@@ -96,6 +96,21 @@ class Pump(Generic[K]):
         if pending:
             yield pending
 
+    def drain(self, timeout_s: float) -> bool:
+        """Discard what is left until every work is done (True), or ``timeout_s`` passed (False)."""
+        deadline = self._clock() + timeout_s
+        while self._running:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return False
+            try:
+                _, item = self._items.get(timeout=remaining)
+            except queue.Empty:
+                return False
+            if isinstance(item, _Done):
+                self._running -= 1
+        return True
+
     def items(self, interval_s: float) -> Iterator[tuple[K, Any]]:
         """The same items one by one, a work's failure re-raised here."""
         for batch in self.batches(interval_s):

@@ -137,7 +137,7 @@ def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly(tmp_path):
     assert record["stats"]["thinking_tokens"] > 0 and record["thinking"]
 
 
-def test_a_run_cut_short_by_a_closed_pipe_is_logged_as_interrupted_not_left_running(tmp_path):
+def test_a_run_cut_short_by_a_closed_pipe_is_cancelled_and_logged_with_its_text_not_left_running(tmp_path):
     log = tmp_path / "sessions.db"
     process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "2000",
                                 "--min-thinking", "2000", "--no-loop-detect", "--db", str(log)],
@@ -146,6 +146,6 @@ def test_a_run_cut_short_by_a_closed_pipe_is_logged_as_interrupted_not_left_runn
     process.stdout.close()  # the reader goes away, as `s1app ask ... | head -c 300` does
     _, stderr = process.communicate(timeout=300)
     with sqlite3.connect(log) as raw:  # raw: open_store would itself mark a dead writer's run
-        status = raw.execute("select status from runs").fetchone()[0]
-    assert status == "interrupted"
+        status, thinking = raw.execute("select status, thinking from runs").fetchone()
+    assert status == "cancelled" and thinking
     assert b"Traceback" not in stderr

@@ -12,12 +12,16 @@ from s1app.run import Run
 
 REDRAW_INTERVAL_S = 1 / 30
 """How often the terminal takes what arrived: more often than the eye sees, less than per token."""
+STOP_WAIT_S = 10.0
+"""How long a reader that failed (a closed pipe, a second Ctrl-C) waits for the run to stop."""
 
 
 def watch(run: Run, scope: CancelScope, view: TerminalView | None) -> bool:
     """Stream ``run`` (made with a flag of ``scope``) into the view; True if Ctrl-C interrupted it.
 
     After Ctrl-C the view reads on, up to the run's own RunFinished, so nothing produced is lost.
+    When the reader itself fails (its pipe closed: `s1app ask ... | head`), the run is cancelled
+    and finishes in its worker, so the session log keeps it, as cancelled, before the process ends.
     """
     pump: Pump = Pump()
     pump.start_stream("run", lambda: run)
@@ -28,5 +32,7 @@ def watch(run: Run, scope: CancelScope, view: TerminalView | None) -> bool:
                     view.show(event)
             return interrupted.is_set()
     finally:
+        scope.cancel_all()  # a no-op for a run already over
+        pump.drain(STOP_WAIT_S)
         if view is not None:
             view.close()
