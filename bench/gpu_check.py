@@ -33,7 +33,9 @@ SPEC_DIR, VOCAB_GGUF, SITE_DIR, LLAMA_DIR = "model-spec", "vocab.gguf", "site", 
 TRACES = ROOT / "training" / "data" / "small-cpu-traces.jsonl"
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12}
 """Dense bf16 peak by GPU name (vendor spec sheets); MFU is printed only for these."""
-LLAMA_SOURCE_SKIP = ("models", "docs", "examples", "media", "gguf-py/tests", "tools/server/public", ".git")
+LLAMA_SOURCE_SKIP = ("models", "docs", "examples", "pocs", "media", "tests", "benches", "app", "ci", "skills",
+                     "tools/ui", "gguf-py/tests", ".git")
+"""Left out of the llama.cpp copy: vocab test models, docs, and what the build below turns off."""
 SETTINGS = {  # per device: a block long enough to keep a GPU busy; a CPU check only has to run
     "cuda": {"block_size": 2048, "global_batch_size": 16, "micro_batch_size": 8, "dtype": "bf16"},
     "cpu": {"block_size": 128, "global_batch_size": 2, "micro_batch_size": 1, "dtype": "fp32"},
@@ -164,6 +166,7 @@ def llama_check(kit: Path, checkpoint: str, work: Path) -> str:
     build = work / "llama-build"
     subprocess.run(["cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", "-DGGML_CUDA=ON",
                     "-DCMAKE_CUDA_ARCHITECTURES=native", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+                    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
                     "-DCMAKE_BUILD_TYPE=Release"], check=True)
     subprocess.run(["cmake", "--build", str(build), "--target", "llama-bench", "-j", str(os.cpu_count())], check=True)
     model = work / "random-q8_0.gguf"
