@@ -34,8 +34,11 @@ TRACES = ROOT / "training" / "data" / "small-cpu-traces.jsonl"
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12}
 """Dense bf16 peak by GPU name (vendor spec sheets); MFU is printed only for these."""
 LLAMA_SOURCE_SKIP = ("models", "docs", "examples", "pocs", "media", "tests", "benches", "app", "ci", "skills",
-                     "tools/ui", "gguf-py/tests", ".git")
-"""Left out of the llama.cpp copy: vocab test models, docs, and what the build below turns off."""
+                     "tools/ui", "gguf-py/tests", ".git",
+                     *(f"ggml/src/ggml-{backend}" for backend in ("cann", "et", "hexagon", "hip", "metal", "musa", "opencl",
+                                                                  "openvino", "sycl", "virtgpu", "vulkan", "webgpu", "zdnn", "zendnn")))
+"""Left out of the llama.cpp copy: vocab test models, docs, and what the build below leaves off
+(every ggml backend but CPU and CUDA)."""
 SETTINGS = {  # per device: a block long enough to keep a GPU busy; a CPU check only has to run
     "cuda": {"block_size": 2048, "global_batch_size": 16, "micro_batch_size": 8, "dtype": "bf16"},
     "cpu": {"block_size": 128, "global_batch_size": 2, "micro_batch_size": 1, "dtype": "fp32"},
@@ -118,7 +121,7 @@ def train_check(kit: Path, device: str, steps: int, work: Path) -> dict:
     parameters = random_model(kit, work / "model")
     long_traces(work / "traces.jsonl", settings["block_size"])
     config = {"model": str(work / "model"), "dataset": str(work / "traces.jsonl"), "epochs": 1, "max_steps": steps,
-              "learning_rate": 1e-4, "warmup_ratio": 0.0, "save_dtype": "bf16", **settings}
+              "learning_rate": 1e-4, "warmup_ratio": 0.0, "save_dtype": "fp32", **settings}  # fp32: export reads it with numpy
     (work / "config.yaml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(kit / SITE_DIR), os.environ.get("PYTHONPATH", "")])}
     if device == "cpu":

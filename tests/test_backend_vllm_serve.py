@@ -108,3 +108,17 @@ def test_s1app_ask_reaches_the_served_name_with_the_gguf_as_tokenizer(served):
                            "--max-answer", "16", "--no-log", timeout_s=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip()
+
+
+def test_a_models_toml_entry_names_the_served_model_and_its_tokenizer(served, tmp_path, monkeypatch):
+    gguf = embedded_gguf()  # before the registry is swapped for the test's
+    monkeypatch.setenv("S1APP_MODELS_DIR", str(tmp_path))
+    (tmp_path / "models.toml").write_text(f'[models.remote]\nsource = "{SERVED_NAME}"\nbackend = "openai"\n'
+                                          f'format = "prompted"\ntokenizer = "{gguf}"\n')
+    loaded = load_model("remote", options=BackendOptions(base_url=served[0]))
+    try:
+        finished = list(Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=8, max_answer_tokens=8)))[-1]
+    finally:
+        loaded.backend.close()
+    assert loaded.backend.tokenizer.source.startswith("llama.cpp vocab of")
+    assert finished.error is None and finished.stats.answer_tokens > 0

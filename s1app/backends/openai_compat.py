@@ -18,8 +18,9 @@ other                  text                stop strings           re-tokenized l
 The tokenizer, chat template and special tokens come from the model's local files (the GGUF, or a
 Hugging Face folder / repo id through transformers): ``--tokenizer`` names them, else ``--model``
 does, which then is both the served model and the local file (or repo id) the tokenizer comes
-from. A server started with ``--served-model-name`` needs ``--tokenizer``. ``BackendInfo.token_counts`` says whether counts are the
-server's ("exact") or re-counted client-side ("tokenizer").
+from; a server started with ``--served-model-name`` needs ``--tokenizer``.
+``BackendInfo.token_counts`` says whether counts are the server's ("exact") or re-counted
+client-side ("tokenizer").
 
 Connections are retried (only the connect step, never a request the server may have started);
 a server that sends nothing for ``timeout_s`` fails the call with a BackendError. Concurrency:
