@@ -167,10 +167,36 @@ def llama_check(kit: Path, checkpoint: str, work: Path) -> str:
     if not source.exists():
         return f"(b) skipped: no llama.cpp source in {kit} (make the kit with --llama-src)"
     build = work / "llama-build"
-    subprocess.run(["cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", "-DGGML_CUDA=ON",
-                    "-DCMAKE_CUDA_ARCHITECTURES=native", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-                    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
-                    "-DCMAKE_BUILD_TYPE=Release"], check=True)
+    try:
+        subprocess.run(["cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", "-DGGML_CUDA=ON",
+                        "-DCMAKE_CUDA_ARCHITECTURES=native", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+                        "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
+                        "-DCMAKE_BUILD_TYPE=Release", *cublas_hints()], check=True)
+        return decode_bench(kit, source, build, checkpoint, work)
+    except subprocess.CalledProcessError as failure:
+        return f"(b) failed: {' '.join(map(str, failure.cmd))[:200]} exited {failure.returncode} (its output is above)"
+
+
+def cublas_hints() -> list[str]:
+    """CMake flags naming cuBLAS where the CUDA toolkit lacks it but a pip wheel (torch's
+    nvidia-cublas) has it; none where the toolkit has it."""
+    import torch.utils.cpp_extension as extension
+
+    if extension.CUDA_HOME and list(Path(extension.CUDA_HOME).glob("include/cublas_v2.h")):
+        return []
+    wheels = [Path(folder) / "nvidia" for folder in sys.path if (Path(folder) / "nvidia").is_dir()]
+    headers = [header for wheel in wheels for header in wheel.rglob("cublas_v2.h")]
+    if not headers:
+        return []
+    flags = [f"-DCMAKE_CUDA_FLAGS=-I{headers[0].parent}", f"-DCMAKE_CXX_FLAGS=-I{headers[0].parent}"]
+    for name in ("cublas", "cublasLt"):
+        library = next((lib for wheel in wheels for lib in sorted(wheel.rglob(f"lib{name}.so*"))), None)
+        if library:
+            flags.append(f"-DCUDA_{name}_LIBRARY={library}")
+    return flags
+
+
+def decode_bench(kit: Path, source: Path, build: Path, checkpoint: str, work: Path) -> str:
     subprocess.run(["cmake", "--build", str(build), "--target", "llama-bench", "-j", str(os.cpu_count())], check=True)
     model = work / "random-q8_0.gguf"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(kit / SITE_DIR), str(source / "gguf-py")])}

@@ -75,8 +75,10 @@ def test_vllm_serve_gives_the_in_process_vllm_tokens(served, in_process, case):
 
 
 def test_the_cap_holds_over_http_and_the_answer_follows(served):
-    finished = list(Session(served[2]).ask(QUESTION, BudgetConfig(max_thinking_tokens=8, max_answer_tokens=16)))[-1]
-    assert finished.stats.thinking_tokens <= 8
+    # min = max: the model's own end of thinking is answered with a Wait until the cap ends it
+    config = BudgetConfig(max_thinking_tokens=8, min_thinking_tokens=8, max_answer_tokens=16)
+    finished = list(Session(served[2]).ask(QUESTION, config))[-1]
+    assert finished.stats.thinking_tokens == 8
     assert finished.stats.thinking_end_reason == "cap"
     assert finished.stats.answer_tokens > 0
 
