@@ -79,7 +79,7 @@ def test_the_cap_holds_over_http_and_the_answer_follows(served):
     config = BudgetConfig(max_thinking_tokens=8, min_thinking_tokens=8, max_answer_tokens=16)
     finished = list(Session(served[2]).ask(QUESTION, config))[-1]
     assert finished.stats.thinking_tokens == 8
-    assert finished.stats.thinking_end_reason == "cap"
+    assert finished.stats.thinking_end_reason == "budget"
     assert finished.stats.answer_tokens > 0
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-from llama_server import free_port
+from llama_server import free_port, wait_until_serving
 
 CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 300
@@ -28,7 +26,7 @@ def vllm_environment() -> dict[str, str]:
 
 def converted_folder(python: str, gguf: str) -> str:
     """The Hugging Face folder the in-process vLLM backend loads for ``gguf`` (python -m s1app.convert)."""
-    result = subprocess.run([python, "-m", "s1app.convert", gguf], capture_output=True, text=True,
+    result = subprocess.run([python, "-m", "s1app.convert", gguf], capture_output=True, text=True, check=False,
                             timeout=CONVERT_TIMEOUT_S, env=vllm_environment())
     if result.returncode != 0:
         raise RuntimeError(f"s1app.convert exited {result.returncode}:\n{result.stderr[-LOG_TAIL_CHARS:]}")
@@ -48,7 +46,7 @@ def vllm_server(python: str, folder: str, served_name: str, log_path: Path) -> I
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=vllm_environment())
     try:
-        _wait_until_serving(process, base_url, log_path)
+        wait_until_serving(process, base_url, START_TIMEOUT_S, "vllm serve", lambda: _tail(log_path))
         yield base_url
     finally:
         process.terminate()
@@ -57,21 +55,6 @@ def vllm_server(python: str, folder: str, served_name: str, log_path: Path) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_serving(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"vllm serve exited {process.returncode} before serving:\n{_tail(log_path)}")
-        try:
-            if httpx.get(base_url + "/models", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"vllm serve did not answer within {START_TIMEOUT_S} s:\n{_tail(log_path)}")
-        time.sleep(0.5)
 
 
 def _tail(log_path: Path) -> str:
