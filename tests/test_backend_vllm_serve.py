@@ -24,7 +24,8 @@ from s1app.events import ThinkingDelta
 from s1app.loading import load_model
 from s1app.session import Session
 
-pytestmark = pytest.mark.slow
+# one setup holds the in-process report (<= 540 s), the conversion and the server's start (<= 300 s each)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 SERVED_NAME = "smollm2"
 

@@ -17,7 +17,8 @@ pytest.importorskip("gguf")
 
 from training_support import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+# the kit, then a 135M model's two CPU steps and checkpoint, on a machine that may be busy
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 SCRIPT = PROJECT_ROOT / "bench" / "gpu_check.py"
 

@@ -22,7 +22,8 @@ pytest.importorskip("transformers")
 from llama_server import free_port
 from training_support import PROJECT_ROOT, read_log, s1app_command, tiny_run
 
-pytestmark = pytest.mark.slow
+# two node processes (<= 600 s) and the single-node run, on a machine that may be busy
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 SBATCH = PROJECT_ROOT / "training" / "slurm" / "sft.sbatch"
 NODE_TIMEOUT_S = 600
