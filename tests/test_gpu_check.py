@@ -24,7 +24,7 @@ SCRIPT = PROJECT_ROOT / "bench" / "gpu_check.py"
 
 
 def gpu_check(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1400,
                           check=False)
 
 
