@@ -18,6 +18,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", help="Registry name, path to a GGUF, or hf:OWNER/REPO/FILE (default: the embedded model).")
     parser.add_argument("--backend", choices=["llamacpp", "vllm", "openai"], help="Backend (default: the model's).")
     parser.add_argument("--base-url", help="OpenAI-compatible server for --backend openai (default: $S1APP_BASE_URL or 127.0.0.1:8000).")
+    parser.add_argument("--tokenizer", help="Tokenizer of a model served under another name (--backend openai): a GGUF, HF folder or hub repo id.")
     parser.add_argument("--gpu-layers", type=int, help="Layers llama.cpp offloads to the GPU (default: all on a GPU build, none on a CPU build).")
     parser.add_argument("--parallel", type=int, help="Runs llama.cpp decodes together in one batch (default: as fit 4 GiB of KV cache, at most 8).")
     parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1, this machine only).")
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     from s1app.ui.app import build_app, launch
     from s1app.ui.context import UIContext
 
-    options = BackendOptions(base_url=args.base_url, gpu_layers=args.gpu_layers, parallel=args.parallel)
+    options = BackendOptions(base_url=args.base_url, tokenizer=args.tokenizer, gpu_layers=args.gpu_layers, parallel=args.parallel)
     try:
         model = load_model(args.model, backend=args.backend, options=options)
     except S1AppError as failure:

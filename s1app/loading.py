@@ -9,7 +9,7 @@ from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Backend
 from s1app.forcing import BudgetForcer
 from s1app.formats import FormatTokens, detect_format, get_format
-from s1app.registry import ModelEntry, locate_weights, resolve_model, with_overrides
+from s1app.registry import ModelEntry, locate_tokenizer, locate_weights, resolve_model, with_overrides
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def load_entry(entry: ModelEntry, options: BackendOptions | None = None) -> Load
         options = replace(options, context_length=entry.context_length)
     if options.gpu_layers is None and entry.gpu_layers is not None:
         options = replace(options, gpu_layers=entry.gpu_layers)
+    if options.tokenizer is None and entry.tokenizer is not None:
+        options = replace(options, tokenizer=locate_tokenizer(entry))
     key = (entry, options)
     with _loading_lock:
         if key not in _loaded:

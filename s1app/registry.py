@@ -45,12 +45,15 @@ class ModelEntry:
     context_length: int | None = None
     gpu_layers: int | None = None
     """llama.cpp layers offloaded to a GPU (None: all on a GPU build, none on a CPU build)."""
+    tokenizer: str | None = None
+    """backend openai: the GGUF, folder (relative: to models/) or hub repo id whose tokenizer the
+    client uses, for a server that serves the model under another name (None: ``source``)."""
     description: str = ""
     default: bool = False
 
 
 def _entry_from_table(name: str, table: dict) -> ModelEntry:
-    known = {"source", "backend", "format", "context_length", "gpu_layers", "description", "default"}
+    known = {"source", "backend", "format", "context_length", "gpu_layers", "tokenizer", "description", "default"}
     unknown = set(table) - known
     if unknown or "source" not in table:
         raise ConfigError(
@@ -186,6 +189,16 @@ def _hub_file(source: str) -> Path:
         raise ModelNotFoundError(f"{source} is not downloaded and the hub cannot be reached (offline). {where}") from failure
     except (HfHubHTTPError, OSError) as failure:
         raise ModelNotFoundError(f"Could not download {source}: {failure}. {where}") from failure
+
+
+def locate_tokenizer(entry: ModelEntry) -> str | None:
+    """The entry's ``tokenizer`` as the client opens it: a path under models/ when one is there,
+    else as written (an absolute path, or a hub repo id)."""
+    if entry.tokenizer is None:
+        return None
+    path = Path(entry.tokenizer).expanduser()
+    in_models = path if path.is_absolute() else models_dir() / path
+    return str(in_models) if in_models.exists() else entry.tokenizer
 
 
 def locate_weights(entry: ModelEntry) -> str:

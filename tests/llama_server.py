@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -28,6 +28,24 @@ def embedded_gguf() -> str:
     return locate_weights(resolve_model(None))
 
 
+def wait_until_serving(process: subprocess.Popen, base_url: str, start_timeout_s: float, server: str,
+                       output: Callable[[], str] = str) -> None:
+    """Until ``GET base_url/models`` answers 200; a server that exits or is not up in time is an
+    error, with what ``output()`` returns (the server's log) appended."""
+    deadline = time.monotonic() + start_timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{server} exited with {process.returncode} before answering\n{output()}")
+        try:
+            if httpx.get(base_url + "/models", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server} did not answer within {start_timeout_s:g} s\n{output()}")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def llama_server(gguf: str, *, n_ctx: int = 2048, n_threads: int = 2,
                  start_timeout_s: float = 120.0) -> Iterator[tuple[str, subprocess.Popen]]:
@@ -41,18 +59,7 @@ def llama_server(gguf: str, *, n_ctx: int = 2048, n_threads: int = 2,
     )
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + start_timeout_s
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {process.returncode} before answering")
-            try:
-                if httpx.get(base_url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not start in time")
-            time.sleep(0.3)
+        wait_until_serving(process, base_url, start_timeout_s, "llama_cpp.server")
         yield base_url, process
     finally:
         process.terminate()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from s1app.errors import ConfigError, ModelNotFoundError
-from s1app.registry import load_registry, locate_weights, resolve_model
+from s1app.registry import load_registry, locate_tokenizer, locate_weights, resolve_model
 
 
 def test_default_model_is_the_embedded_smollm2_found_without_importing_its_package():
@@ -63,3 +63,16 @@ def test_an_unknown_format_in_models_toml_is_refused_before_any_weights_load(tmp
     (tmp_path / "models.toml").write_text('[models.x]\nsource = "x.gguf"\nformat = "tags"\n')
     with pytest.raises(ConfigError, match="format must be one of auto, s1, think-tags, prompted"):
         load_registry(tmp_path)
+
+
+def test_an_openai_entry_names_its_tokenizer_apart_a_relative_path_from_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("S1APP_MODELS_DIR", str(tmp_path))
+    (tmp_path / "models.toml").write_text(
+        '[models.remote]\nsource = "smollm2"\nbackend = "openai"\ntokenizer = "tok/SmolLM2.gguf"\n'
+        '[models.hub]\nsource = "smollm2"\nbackend = "openai"\ntokenizer = "HuggingFaceTB/SmolLM2-135M-Instruct"\n')
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "SmolLM2.gguf").write_bytes(b"GGUF")
+    registry = load_registry()
+    assert locate_tokenizer(registry["remote"]) == str(tmp_path / "tok" / "SmolLM2.gguf")
+    assert locate_tokenizer(registry["hub"]) == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert locate_tokenizer(resolve_model("smollm2", backend="openai")) is None

@@ -16,6 +16,10 @@ class BackendOptions:
     base_url: str | None = None
     api_key: str | None = None
     timeout_s: float = 60.0
+    tokenizer: str | None = None
+    """OpenAI-compatible server only: the GGUF, Hugging Face folder or hub repo id whose tokenizer
+    and chat template the client uses (None: the model's own path or name, which works only
+    when the server serves it under that path or repo id)."""
     # llama.cpp in-process only.
     parallel: int | None = None
     """Runs decoded together in one batch (None: as many as fit a 4 GiB KV cache, at most 8)."""

@@ -16,9 +16,11 @@ other                  text                stop strings           re-tokenized l
 =====================  ==================  =====================  =========================
 
 The tokenizer, chat template and special tokens come from the model's local files (the GGUF, or a
-Hugging Face folder / repo id through transformers): ``--model`` names the served model or the
-local file the tokenizer comes from. ``BackendInfo.token_counts`` says whether counts are the
-server's ("exact") or re-counted client-side ("tokenizer").
+Hugging Face folder / repo id through transformers): ``--tokenizer`` names them, else ``--model``
+does, which then is both the served model and the local file (or repo id) the tokenizer comes
+from; a server started with ``--served-model-name`` needs ``--tokenizer``.
+``BackendInfo.token_counts`` says whether counts are the server's ("exact") or re-counted
+client-side ("tokenizer").
 
 Connections are retried (only the connect step, never a request the server may have started);
 a server that sends nothing for ``timeout_s`` fails the call with a BackendError. Concurrency:
@@ -65,7 +67,7 @@ class OpenAICompatBackend(GeneratingBackend):
         card = self._pick_served_model(self._served_models(), weights, name)
         self.served_model: str = card["id"]
         self.dialect = dialect_of(card)
-        super().__init__(self._open_tokenizer(weights))
+        super().__init__(self._open_tokenizer(options.tokenizer or weights))
         self._end_of_generation = {self._specials[key] for key in ("eos", "eot") if key in self._specials}
         context_length = context_length_of(card, options.context_length, self.tokenizer)
         self.info = BackendInfo(
@@ -104,12 +106,13 @@ class OpenAICompatBackend(GeneratingBackend):
             "pass --model with the served name (or the local model file it serves)."
         )
 
-    def _open_tokenizer(self, weights: str) -> LocalTokenizer:
+    def _open_tokenizer(self, source: str) -> LocalTokenizer:
         try:
-            return local_tokenizer(weights)
+            return local_tokenizer(source)
         except BackendError as failure:
             raise BackendError(
-                f"The app needs the tokenizer and chat template of {self.served_model!r} on this machine: {failure}"
+                f"The app needs the tokenizer and chat template of {self.served_model!r} on this machine: {failure} "
+                "Pass --tokenizer with the model's GGUF, Hugging Face folder or hub repo id."
             ) from failure
 
     # -- HTTP -------------------------------------------------------------------------------

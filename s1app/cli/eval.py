@@ -55,6 +55,7 @@ ModelOption = OPTION_TYPES["model"]
 BackendOption = OPTION_TYPES["backend"]
 BaseUrlOption = OPTION_TYPES["base_url"]
 ApiKeyOption = OPTION_TYPES["api_key"]
+TokenizerOption = OPTION_TYPES["tokenizer"]
 TimeoutOption = OPTION_TYPES["timeout"]
 GpuLayersOption = OPTION_TYPES["gpu_layers"]
 NoLogOption = OPTION_TYPES["no_log"]
@@ -75,6 +76,7 @@ def eval_command(
     backend: BackendOption = None,
     base_url: BaseUrlOption = None,
     api_key: ApiKeyOption = None,
+    tokenizer: TokenizerOption = None,
     timeout: TimeoutOption = 60.0,
     gpu_layers: GpuLayersOption = None,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Questions run at once (batched by the backend).")] = 1,
@@ -86,8 +88,8 @@ def eval_command(
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
     out_dir = out or default_out_dir(db)
     # llama.cpp decodes at most its sequence count together: give it one per question in flight.
-    backend_options = RunOptions(base_url=base_url, api_key=api_key, timeout=timeout, gpu_layers=gpu_layers,
-                                 parallel=parallel if parallel > 1 else None).backend_options()
+    backend_options = RunOptions(base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
+                                 gpu_layers=gpu_layers, parallel=parallel if parallel > 1 else None).backend_options()
     loader = partial(load_model, options=backend_options)
     plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
                     "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,

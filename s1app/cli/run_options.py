@@ -35,6 +35,7 @@ OPTION_TYPES = {
     "loop_detect": Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")],
     "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
     "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
+    "tokenizer": Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer of the served model (--backend openai): a GGUF, HF folder or hub repo id. Default: --model.")],
     "timeout": Annotated[float, typer.Option("--timeout", help="Seconds to wait for a server's next token (--backend openai).")],
     "gpu_layers": Annotated[Optional[int], typer.Option("--gpu-layers", help="Layers llama.cpp offloads to the GPU (default: all on a GPU build, none on a CPU build).")],
     "parallel": Annotated[Optional[int], typer.Option("--parallel", help="Runs llama.cpp decodes together in one batch (default: as many as fit 4 GiB of KV cache, at most 8).")],
@@ -62,6 +63,7 @@ class RunOptions:
     loop_detect: bool = DEFAULTS.loop.enabled
     base_url: Optional[str] = None
     api_key: Optional[str] = None
+    tokenizer: Optional[str] = None
     timeout: float = 60.0
     gpu_layers: Optional[int] = None
     parallel: Optional[int] = None
@@ -81,8 +83,8 @@ class RunOptions:
 
     def backend_options(self) -> BackendOptions:
         return BackendOptions(
-            base_url=self.base_url, api_key=self.api_key, timeout_s=self.timeout, parallel=self.parallel,
-            gpu_layers=self.gpu_layers, tensor_parallel_size=self.tensor_parallel_size,
+            base_url=self.base_url, api_key=self.api_key, tokenizer=self.tokenizer, timeout_s=self.timeout,
+            parallel=self.parallel, gpu_layers=self.gpu_layers, tensor_parallel_size=self.tensor_parallel_size,
             gpu_memory_utilization=self.gpu_memory_utilization, dtype=self.dtype,
         )
 

@@ -1,6 +1,7 @@
 """`s1app train`, `s1app curate`, `s1app export-model`: the training/ pipeline from the app's CLI.
 
-``train`` wraps torchrun for one node (multi-node: training/slurm/sft.sbatch); ``curate`` and
+``train`` wraps torchrun: one node (``--standalone``), or one of ``--nnodes`` nodes that meet at
+torchrun's c10d rendezvous on the first node (training/slurm/sft.sbatch runs it on each); ``curate`` and
 ``export-model`` call training.curate / training.export. They need the train extra
 (``pip install -e '.[train]'``); nothing is imported from training/ until a command runs.
 """
@@ -11,6 +12,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
@@ -24,8 +26,42 @@ def _require_training() -> None:
         raise ConfigError(f"Training needs the train extra ({', '.join(missing)} missing): pip install -e '.[train]'.")
 
 
-def torchrun_command(config: str, nproc: int, max_steps: int | None, output_dir: str | None, resume: str | None) -> list[str]:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+DEFAULT_RENDEZVOUS_PORT = 29500
+DEFAULT_RENDEZVOUS_ID = "s1-sft"
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """Where this torchrun stands in a job: one node, or one of ``count`` nodes meeting at
+    ``master_addr:master_port`` (c10d rendezvous, so every node runs the same command and the
+    rendezvous hands out the ranks). ``rendezvous_id`` keeps two jobs on one endpoint apart."""
+
+    count: int = 1
+    master_addr: str | None = None
+    master_port: int = DEFAULT_RENDEZVOUS_PORT
+    rendezvous_id: str = DEFAULT_RENDEZVOUS_ID
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ConfigError("--nnodes must be at least 1.")
+        if self.count > 1 and not self.master_addr:
+            raise ConfigError(
+                f"--nnodes {self.count} needs --master-addr HOST: the first node's address, where the nodes "
+                "meet (every node passes the same --master-addr and --master-port)."
+            )
+        if not 0 < self.master_port < 65536:
+            raise ConfigError(f"--master-port must be a TCP port (1-65535), got {self.master_port}.")
+
+    def torchrun_flags(self) -> list[str]:
+        if self.count == 1:
+            return ["--standalone"]
+        return ["--nnodes", str(self.count), "--rdzv-id", self.rendezvous_id, "--rdzv-backend", "c10d",
+                "--rdzv-endpoint", f"{self.master_addr}:{self.master_port}"]
+
+
+def torchrun_command(config: str, nproc: int, max_steps: int | None, output_dir: str | None, resume: str | None,
+                     nodes: Nodes = Nodes()) -> list[str]:
+    command = [sys.executable, "-m", "torch.distributed.run", *nodes.torchrun_flags(), "--nproc-per-node", str(nproc),
                "-m", "training.sft", "--config", config]
     for flag, value in (("--max-steps", max_steps), ("--output-dir", output_dir), ("--resume", resume)):
         if value is not None:
@@ -39,18 +75,25 @@ def train(
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop after N optimizer steps.")] = None,
     output_dir: Annotated[Optional[str], typer.Option("--output-dir", help="Checkpoints and train_log.jsonl go here.")] = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="A checkpoint folder, or a run's output folder.")] = None,
+    nnodes: Annotated[int, typer.Option("--nnodes", help="Nodes in the job; run the same command on each.")] = 1,
+    master_addr: Annotated[Optional[str], typer.Option("--master-addr", help="With --nnodes > 1: the first node's address, where the nodes meet.")] = None,
+    master_port: Annotated[int, typer.Option("--master-port", help="With --nnodes > 1: the port the nodes meet on.")] = DEFAULT_RENDEZVOUS_PORT,
+    rdzv_id: Annotated[str, typer.Option("--rdzv-id", help="With --nnodes > 1: a job id (the same on every node; SLURM's job id).")] = DEFAULT_RENDEZVOUS_ID,
 ) -> None:
-    """Fine-tune with the s1 recipe (FSDP2), one node: torchrun --nproc-per-node N -m training.sft."""
+    """Fine-tune with the s1 recipe (FSDP2): torchrun --nproc-per-node N -m training.sft, on one node
+    or, with --nnodes, on each node of a job (ranks come from torchrun's c10d rendezvous)."""
     _require_training()
     from training.checkpoint import find_checkpoint
     from training.config import load_config
 
     if nproc < 1:
         raise ConfigError("--nproc must be at least 1.")
-    load_config(config, max_steps=max_steps, output_dir=output_dir).gradient_accumulation_steps(nproc)  # fail before launching
+    nodes = Nodes(nnodes, master_addr, master_port, rdzv_id)
+    # fail before launching
+    load_config(config, max_steps=max_steps, output_dir=output_dir).gradient_accumulation_steps(nproc * nnodes)
     if resume is not None:
         find_checkpoint(resume)
-    result = subprocess.run(torchrun_command(config, nproc, max_steps, output_dir, resume), env=os.environ.copy())
+    result = subprocess.run(torchrun_command(config, nproc, max_steps, output_dir, resume, nodes), env=os.environ.copy())
     raise typer.Exit(result.returncode)
 
 
