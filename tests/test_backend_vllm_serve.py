@@ -44,7 +44,7 @@ def served(in_process, tmp_path_factory):
     with vllm_server(python, folder, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve") / "server.log") as base_url:
         loaded = load_model(SERVED_NAME, backend="openai", format="prompted",
                             options=BackendOptions(base_url=base_url, tokenizer=folder))
-        parity = [list(Session(loaded).ask(QUESTION, config))[-1] for config in CASES]
+        parity = [Session(loaded).ask(QUESTION, config).wait() for config in CASES]
         yield base_url, folder, loaded, parity
         loaded.backend.close()
 
@@ -78,7 +78,7 @@ def test_vllm_serve_gives_the_in_process_vllm_tokens(served, in_process, case):
 def test_the_cap_holds_over_http_and_the_answer_follows(served):
     # min = max: the model's own end of thinking is answered with a Wait until the cap ends it
     config = BudgetConfig(max_thinking_tokens=8, min_thinking_tokens=8, max_answer_tokens=16)
-    finished = list(Session(served[2]).ask(QUESTION, config))[-1]
+    finished = Session(served[2]).ask(QUESTION, config).wait()
     assert finished.stats.thinking_tokens == 8
     assert finished.stats.thinking_end_reason == "budget"
     assert finished.stats.answer_tokens > 0
@@ -86,21 +86,21 @@ def test_the_cap_holds_over_http_and_the_answer_follows(served):
 
 def test_two_waits_extend_thinking_over_http(served):
     config = BudgetConfig(max_thinking_tokens=400, num_waits=2, max_answer_tokens=16)
-    events = list(Session(served[2]).ask(QUESTION, config))
-    thinking = "".join(event.text for event in events if isinstance(event, ThinkingDelta))
-    assert events[-1].stats.waits_inserted == 2
+    run = Session(served[2]).ask(QUESTION, config).wait()
+    thinking = run.thinking
+    assert run.stats.waits_inserted == 2
     assert thinking.count("Wait") >= 2
 
 
 def test_cancel_mid_stream_over_http_keeps_the_partial_run(served):
     cancel = threading.Event()
     deltas = 0
-    for event in Session(served[2]).ask(QUESTION, BudgetConfig(max_thinking_tokens=400, min_thinking_tokens=300), cancel):
+    last = Session(served[2]).ask(QUESTION, BudgetConfig(max_thinking_tokens=400, min_thinking_tokens=300), cancel=cancel)
+    for event in last:
         if isinstance(event, ThinkingDelta):
             deltas += 1
             if deltas == 5:
                 cancel.set()
-        last = event
     assert last.stats.stop_reason == "cancelled"
     assert 5 <= last.stats.thinking_tokens < 300
 
@@ -120,7 +120,7 @@ def test_a_models_toml_entry_names_the_served_model_and_its_tokenizer(served, tm
                                           f'format = "prompted"\ntokenizer = "{gguf}"\n')
     loaded = load_model("remote", options=BackendOptions(base_url=served[0]))
     try:
-        finished = list(Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=8, max_answer_tokens=8)))[-1]
+        finished = Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=8, max_answer_tokens=8)).wait()
     finally:
         loaded.backend.close()
     assert loaded.backend.tokenizer.source.startswith("llama.cpp vocab of")
