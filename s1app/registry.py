@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import platformdirs
-
 from s1app.errors import ConfigError, ModelNotFoundError
-from s1app.formats import FORMAT_NAMES
+from s1app.formats import format_choices
+from s1app.model_dirs import models_dir, user_models_dir
 
 BACKEND_NAMES = ("llamacpp", "vllm", "openai")
-FORMAT_CHOICES = ("auto", *FORMAT_NAMES)
-PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-
-def models_dir() -> Path:
-    """Where models.toml and dropped-in GGUF files live (``S1APP_MODELS_DIR`` overrides)."""
-    return Path(os.environ.get("S1APP_MODELS_DIR") or PROJECT_MODELS_DIR)
-
-
-def user_models_dir() -> Path:
-    """Models a person added (training's export writes here): a models.toml beside the project's,
-    in the user data dir (``S1APP_USER_MODELS_DIR`` overrides)."""
-    override = os.environ.get("S1APP_USER_MODELS_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("s1app")) / "models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +43,9 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
         raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
-    if entry.format not in FORMAT_CHOICES:
-        raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(FORMAT_CHOICES)}, not {entry.format!r}.")
+    choices = format_choices()
+    if entry.format not in choices:
+        raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(choices)}, not {entry.format!r}.")
     return entry
 
 
@@ -141,8 +126,8 @@ def with_overrides(entry: ModelEntry, *, backend: str | None = None, format: str
     """The entry with what a person picked instead; unknown names fail here, before any weights load."""
     if backend and backend not in BACKEND_NAMES:
         raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKEND_NAMES)}.")
-    if format and format not in FORMAT_CHOICES:
-        raise ConfigError(f"Unknown reasoning format {format!r}: use one of {', '.join(FORMAT_CHOICES)}.")
+    if format and format not in format_choices():
+        raise ConfigError(f"Unknown reasoning format {format!r}: use one of {', '.join(format_choices())}.")
     return replace(
         entry,
         backend=backend or entry.backend,
