@@ -188,3 +188,40 @@ def locate_weights(entry: ModelEntry) -> str:
     if entry.backend == "openai" or (entry.backend == "vllm" and source.count("/") == 1 and not source.startswith((".", "/"))):
         return source  # a name the server serves, or a hub repo id vLLM downloads itself
     raise ModelNotFoundError(f"Model {entry.name!r}: {path} does not exist. Put the file there or pass --model PATH.")
+
+
+def weights_on_disk(entry: ModelEntry) -> bool | None:
+    """Whether the entry's weights are here already (never downloads); None for a server's model."""
+    if entry.backend == "openai":
+        return None
+    source = entry.source
+    try:
+        if source.startswith(("package:", "hf:")):
+            return bool(locate_offline(source))
+        locate_weights(entry)
+    except (ModelNotFoundError, ConfigError):
+        return False
+    if entry.backend == "vllm" and not Path(source).expanduser().exists() and not (models_dir() / source).exists():
+        return bool(_in_hub_cache(source, "config.json"))
+    return True
+
+
+def locate_offline(source: str) -> Path | None:
+    """A package: or hf: source's local file, or None when it would have to be downloaded."""
+    if source.startswith("package:"):
+        return _package_file(source)
+    parts = source.removeprefix("hf:").split("/", 2)
+    if len(parts) != 3:
+        return None
+    local = models_dir() / Path(parts[2]).name
+    if local.exists():
+        return local
+    return _in_hub_cache(f"{parts[0]}/{parts[1]}", parts[2]) or None
+
+
+def _in_hub_cache(repo_id: str, filename: str) -> Path | bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, filename)
+    return Path(cached) if isinstance(cached, str) else False
+
