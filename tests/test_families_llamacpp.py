@@ -78,7 +78,7 @@ def test_the_real_template_renders_and_thinking_is_open_at_the_end_of_the_prompt
 
 def test_a_cap_forces_the_familys_end_of_thinking_and_final_answer(family):
     _, model = family
-    config = BudgetConfig(max_thinking_tokens=6, min_thinking_tokens=6, loop=NO_LOOP_CHECK, max_answer_tokens=4)
+    config = BudgetConfig(max_thinking_tokens=4, min_thinking_tokens=4, loop=NO_LOOP_CHECK, max_answer_tokens=2)
     events = run_events(model, config)
     stats = finished(events).stats
     ended = [e for e in events if isinstance(e, ThinkingEnded)]
@@ -87,29 +87,29 @@ def test_a_cap_forces_the_familys_end_of_thinking_and_final_answer(family):
     assert ended[0].delimiter_text == model.format_tokens.format.end_of_thinking
     answer = [e for e in events if isinstance(e, AnswerDelta)]
     assert answer[0].forced and answer[0].text == "Final Answer:"
-    assert stats.answer_tokens_sampled >= 1 and stats.thinking_tokens == 6
+    assert stats.answer_tokens_sampled >= 1 and stats.thinking_tokens == 4
 
 
 def test_k_waits_go_inside_the_thinking_and_end_of_turn_is_an_attempt_to_stop(family):
     _, model = family
-    stopping = stopping_model(model, every_tokens=3)  # ends its turn (EOS) every 3 tokens
-    events = run_events(stopping, BudgetConfig(max_thinking_tokens=64, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=4))
+    stopping = stopping_model(model, every_tokens=2)  # ends its turn (EOS) every 2 tokens
+    events = run_events(stopping, BudgetConfig(max_thinking_tokens=64, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=2))
     stats = finished(events).stats
     assert [e.waits_inserted for e in events if isinstance(e, WaitInserted)] == [1, 2]
     end_at = next(i for i, e in enumerate(events) if isinstance(e, ThinkingEnded))
     forced_thinking = [i for i, e in enumerate(events) if isinstance(e, ThinkingDelta) and e.forced]
     assert [events[i].text for i in forced_thinking] == ["Wait", "Wait"] and max(forced_thinking) < end_at
-    assert stats.thinking_end_reason == "model" and stats.thinking_tokens == 3 * 3 + 2 * len(model.backend.tokenize("Wait"))
+    assert stats.thinking_end_reason == "model" and stats.thinking_tokens == 3 * 2 + 2 * len(model.backend.tokenize("Wait"))
     assert events[end_at].delimiter_text == model.format_tokens.format.end_of_thinking
 
 
 def test_the_familys_own_end_marker_ends_thinking(family):
     _, model = family
     marker = model.format_tokens.format.end_markers[0]
-    stopping = stopping_model(model, every_tokens=3, stop_token_ids=[token_id(model, marker)])
-    events = run_events(stopping, BudgetConfig(max_thinking_tokens=64, loop=NO_LOOP_CHECK, max_answer_tokens=4))
+    stopping = stopping_model(model, every_tokens=2, stop_token_ids=[token_id(model, marker)])
+    events = run_events(stopping, BudgetConfig(max_thinking_tokens=64, loop=NO_LOOP_CHECK, max_answer_tokens=2))
     stats = finished(events).stats
-    assert stats.thinking_end_reason == "model" and stats.thinking_tokens == 3 and stats.waits_inserted == 0
+    assert stats.thinking_end_reason == "model" and stats.thinking_tokens == 2 and stats.waits_inserted == 0
 
 
 def test_harmony_analysis_is_the_thinking_the_final_channel_the_answer_and_return_ends_it(family_dir):
@@ -167,7 +167,7 @@ def test_cli_json_and_the_store_mark_the_forced_text(family_dir, tmp_path, key):
     path = write_family_gguf(FAMILIES[key], family_dir)
     log = tmp_path / "sessions.db"
     result = s1app_cli("ask", QUESTION, "--model", str(path), "--max-thinking", "4", "--min-thinking", "4",
-                       "--max-answer", "3", "--no-loop-detect", "--json", "--db", str(log))
+                       "--max-answer", "2", "--no-loop-detect", "--json", "--db", str(log))
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["format"] == FAMILIES[key].expected_format
@@ -188,3 +188,20 @@ def test_bad_switches_are_clear_errors_before_any_model_loads(args, phrase):
     result = s1app_cli("ask", QUESTION, *args)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert phrase in result.stdout + result.stderr
+
+
+def test_the_ui_offers_a_switch_only_for_a_model_whose_family_takes_it(family_dir):
+    from s1app.ui.chat import ChatTab
+    from s1app.ui.context import UIContext
+
+    harmony, qwen3, r1 = (family_model(family_dir, key) for key in ("harmony", "qwen3", "r1-distill-qwen"))
+    ctx = UIContext(default_model=harmony, extra_models={"qwen3-tiny": qwen3, "r1-tiny": r1})
+    assert ctx.switches_for(harmony.name) == {"reasoning_effort"}
+    assert ctx.switches_for("qwen3-tiny") == {"enable_thinking"}
+    assert ctx.switches_for("r1-tiny") == set()
+    assert ctx.switches_for("gpt-oss-20b") == {"reasoning_effort"}  # a registry entry, not loaded: its format
+    assert ctx.switches_for("smollm2-135m") == set()
+    labels = dict((value, label) for label, value in ctx.model_choice_labels())
+    assert labels["gpt-oss-tiny"] == "gpt-oss-tiny · harmony" and labels["qwen3-tiny"] == "qwen3-tiny · think-tags"
+    effort, thinking = ChatTab(ctx).switch_controls("qwen3-tiny")
+    assert effort["visible"] is False and thinking["visible"] is True
