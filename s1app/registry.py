@@ -33,7 +33,8 @@ class ModelEntry:
     default: bool = False
 
 
-def _entry_from_table(name: str, table: dict) -> ModelEntry:
+def _entry_from_table(name: str, table: dict, choices: tuple[str, ...]) -> ModelEntry:
+    """``choices``: the format names an entry may use (the table's and the models.toml files')."""
     known = {"source", "backend", "format", "context_length", "gpu_layers", "description", "default"}
     unknown = set(table) - known
     if unknown or "source" not in table:
@@ -43,7 +44,6 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
         raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
-    choices = format_choices()
     if entry.format not in choices:
         raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(choices)}, not {entry.format!r}.")
     return entry
@@ -56,7 +56,8 @@ def _read_toml_entries(toml_path: Path) -> dict[str, ModelEntry]:
         tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
     except tomllib.TOMLDecodeError as failure:
         raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
-    return {name: _entry_from_table(name, table) for name, table in tables.items()}
+    choices = format_choices() if tables else ()
+    return {name: _entry_from_table(name, table, choices) for name, table in tables.items()}
 
 
 def load_registry(directory: Path | None = None) -> dict[str, ModelEntry]:
