@@ -8,13 +8,12 @@ against a backend's tokenizer once per model: that is what the engine reads.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s1app.errors import ConfigError
-from s1app.model_dirs import registry_files
+from s1app.model_dirs import read_tables, registry_files
 
 if TYPE_CHECKING:
     from s1app.backends.base import Backend
@@ -91,13 +90,7 @@ def format_from_table(name: str, table: dict[str, Any], source: Path) -> Reasoni
 
 
 def _formats_in(source: Path) -> dict[str, ReasoningFormat]:
-    if not source.exists():
-        return {}
-    try:
-        tables = tomllib.loads(source.read_text(encoding="utf-8")).get("formats", {})
-    except tomllib.TOMLDecodeError as failure:
-        raise ConfigError(f"{source} is not valid TOML ({failure}): fix or remove it.") from failure
-    return {name: format_from_table(name, table, source) for name, table in tables.items()}
+    return {name: format_from_table(name, table, source) for name, table in read_tables(source, "formats").items()}
 
 
 def all_formats() -> dict[str, ReasoningFormat]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from s1app.errors import ConfigError, ModelNotFoundError
 from s1app.formats import format_choices
-from s1app.model_dirs import models_dir, user_models_dir
+from s1app.model_dirs import models_dir, read_tables, user_models_dir
 
 BACKEND_NAMES = ("llamacpp", "vllm", "openai")
 
@@ -50,12 +49,7 @@ def _entry_from_table(name: str, table: dict, choices: tuple[str, ...]) -> Model
 
 
 def _read_toml_entries(toml_path: Path) -> dict[str, ModelEntry]:
-    if not toml_path.exists():
-        return {}
-    try:
-        tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
-    except tomllib.TOMLDecodeError as failure:
-        raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
+    tables = read_tables(toml_path, "models")
     choices = format_choices() if tables else ()
     return {name: _entry_from_table(name, table, choices) for name, table in tables.items()}
 
