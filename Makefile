@@ -17,13 +17,17 @@ LLAMA_WHEEL := scripts/llama_cpp_wheel.py
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test setup setup-test setup-vllm llama-cpp system-test-deps bench clean
+.PHONY: run test test-fast setup setup-test setup-vllm llama-cpp system-test-deps bench clean
 
 run: setup
 	$(PY) app.py
 
 test: setup-test $(VLLM_VENV)/.installed system-test-deps
 	$(PY) -m pytest
+
+# The working loop: everything not marked slow (docs/development.md). `make test` runs it all.
+test-fast: setup-test system-test-deps
+	$(PY) -m pytest -m "not slow" -q
 
 setup: $(VENV)/.installed llama-cpp
 setup-test: $(VENV)/.installed-test llama-cpp

@@ -33,7 +33,7 @@ from s1app.backends import BackendOptions, create_backend
 from s1app.backends.decode_loop import decode_loop
 from s1app.eval.harness import new_job, run_job
 from s1app.eval.plan import EvalPlan
-from s1app.eval.runner import CancelScope
+from s1app.cancel import CancelScope
 from s1app.loading import prepare
 from s1app.registry import locate_weights, resolve_model
 from s1app.session import Session

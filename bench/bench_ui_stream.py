@@ -41,14 +41,12 @@ def engine_run(model, config) -> tuple[int, float, str]:
 
     result: list = []
     started = time.perf_counter()
-    worker = threading.Thread(target=lambda: result.append(list(Session(model).ask(QUESTION, config))))
+    worker = threading.Thread(target=lambda: result.append(Session(model).ask(QUESTION, config).wait()))
     worker.start()
     worker.join()
     wall_s = time.perf_counter() - started
-    events = result[0]
-    stats = events[-1].stats
-    thinking = "".join(e.text for e in events if type(e).__name__ == "ThinkingDelta")
-    return stats.thinking_tokens + stats.answer_tokens, wall_s, thinking
+    run = result[0]
+    return run.thinking_tokens + run.answer_tokens, wall_s, run.thinking
 
 
 def client_run(url: str, thinking: int, answer: int) -> tuple[int, float, int, str]:

@@ -2,7 +2,7 @@
 
 A run of ``--tokens`` thinking pieces (synthetic events of the engine's real shape, so the model
 is not what is timed) goes through what the app does per update:
-- the UI: fold the batch into a RunView and render its messages and status line, every
+- the UI: render the Run's messages and status line (RunView), every
   ``--batch`` pieces (the 100 ms batch at ~100 tok/s is ~10 pieces);
 - the store: a RunRecorder write every ``--flush`` pieces (its 0.5 s interval: ~50 pieces).
 Each is timed per update and reported for the first and the last 1,000 tokens of the run, and
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from s1app.events import RunStarted, ThinkingDelta
 from s1app.store import RunRecorder, open_store
+from s1app.run import Run
 from s1app.ui.render import RunView
 
 PIECE = "token "  # ~6 characters: a 16k-token run is ~100 KB of thinking
@@ -32,24 +33,22 @@ def run(tokens: int, batch: int, flush: int) -> tuple[list[float], list[float]]:
     """(UI update seconds, store write seconds), one per update, in run order."""
     started = RunStarted(uuid.uuid4().hex, "a long question", "bench", "none", "prompted",
                          {"max_thinking_tokens_effective": tokens}, 30, "2026-01-01T00:00:00+00:00")
-    view = RunView()
-    view.add((started,))
+    run = Run()
+    view = RunView(run)
+    run.add(started)
     with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "bench.db") as store:
-        recorder = RunRecorder(store, flush_interval_s=float("inf"))
+        recorder = RunRecorder(store, run, flush_interval_s=float("inf"))
         recorder.record(started)
         ui_s, store_s = [], []
-        pending = []
         for index in range(tokens):
             event = ThinkingDelta(PIECE, 1)
-            pending.append(event)
+            run.add(event)  # the Run folds each event once, in the engine's worker
             recorder.record(event)
             if (index + 1) % batch == 0:
                 begin = time.perf_counter()
-                view.add(pending)
                 view.messages()
                 view.status_html()
                 ui_s.append(time.perf_counter() - begin)
-                pending = []
             if (index + 1) % flush == 0:
                 begin = time.perf_counter()
                 recorder._write()  # what the recorder does at each flush interval

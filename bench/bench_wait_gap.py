@@ -32,7 +32,7 @@ def one_run(model, tokens: int, waits: int) -> tuple[float, list[float], float]:
     last: float | None = None
     wait_at: float | None = None
     gaps, intervals = [], []
-    for event in model.engine.run(Session(model).prompt_ids(QUESTION), config, question=QUESTION):
+    for event in model.engine.start(Session(model).prompt_ids(QUESTION), config, question=QUESTION):
         now = time.perf_counter()
         if isinstance(event, RunStarted):
             started = now

@@ -17,9 +17,7 @@ from s1app.backends.base import Sampling
 from s1app.errors import ConfigError, PromptTooLongError
 from s1app.events import BudgetClipped, StopReason, ThinkingEndReason
 from s1app.loops import LoopSettings
-
-DEFAULT_MAX_ANSWER_TOKENS = 512
-"""The answer's budget when none is given (CLI, UI and library alike)."""
+from s1app.numbers import require_whole
 
 RoundEnd = Literal["stop", "length", "context-full", "cancelled", "loop"]
 """Why one backend call ended: the model stopped, its token limit, the context, cancel, a loop."""
@@ -34,7 +32,7 @@ class BudgetConfig:
     min_thinking_tokens: int = 0
     num_waits: int = 0
     ignore_str: str = "Wait"
-    max_answer_tokens: int = DEFAULT_MAX_ANSWER_TOKENS
+    max_answer_tokens: int = 512
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
@@ -45,19 +43,13 @@ class BudgetConfig:
     """False: the template skips thinking (Qwen3 enable_thinking=false); the run only answers."""
 
     def __post_init__(self) -> None:
-        def whole(name: str, value: Any, minimum: int) -> None:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{name} must be a whole number, got {value!r}.")
-            if value < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
-
         if self.max_thinking_tokens is not None:
-            whole("max_thinking_tokens", self.max_thinking_tokens, 0)
-        whole("min_thinking_tokens", self.min_thinking_tokens, 0)
-        whole("num_waits", self.num_waits, 0)
-        whole("max_answer_tokens", self.max_answer_tokens, 1)
+            require_whole("max_thinking_tokens", self.max_thinking_tokens, 0)
+        require_whole("min_thinking_tokens", self.min_thinking_tokens, 0)
+        require_whole("num_waits", self.num_waits, 0)
+        require_whole("max_answer_tokens", self.max_answer_tokens, 1)
         if self.seed is not None:
-            whole("seed", self.seed, 0)
+            require_whole("seed", self.seed, 0)
         if self.max_thinking_tokens is not None and self.min_thinking_tokens > self.max_thinking_tokens:
             raise ConfigError(
                 f"min_thinking_tokens ({self.min_thinking_tokens}) is above max_thinking_tokens "
@@ -84,6 +76,10 @@ class BudgetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+DEFAULTS = BudgetConfig()
+"""The one set of defaults: the CLI's options, the UI's fields and the library read theirs here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,16 @@ Concatenating the deltas' text of a section gives that section exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error", "off"]
 """"off": the template skipped thinking (thinking switched off); the run only answers."""
 StopReason = Literal["end-of-answer", "answer-limit", "context-full", "cancelled", "error"]
 InterventionKind = Literal["wait", "cap", "final-answer", "loop-break"]
+Section = Literal["thinking", "delimiter", "answer"]
+ThinkingClosedBy = Literal["delimiter", "end-of-turn"]
+"""How the model itself ended thinking: its end-of-thinking delimiter, or by ending its turn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +86,17 @@ class ThinkingCapped:
 
 @dataclass(frozen=True, slots=True)
 class ThinkingEnded:
-    """Thinking is over. The engine wrote the end-of-thinking ``delimiter_text`` (always forced)."""
+    """Thinking is over. The engine wrote the end-of-thinking ``delimiter_text`` (always forced).
+
+    A run cancelled or failed while thinking has no ThinkingEnded: its RunFinished says why.
+    """
 
     reason: ThinkingEndReason
     position_tokens: int
     delimiter_text: str
     delimiter_tokens: int
+    closed_by: ThinkingClosedBy | None = None
+    """With reason "model": whether the model wrote its delimiter or ended its turn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,35 +121,16 @@ class Intervention:
 
 
 @dataclass(frozen=True, slots=True)
-class RunStats:
-    thinking_tokens: int
-    """Every token inside the thinking section: sampled and forced Waits alike."""
-    thinking_tokens_sampled: int
-    thinking_tokens_forced: int
-    forced_tokens: int
-    """All tokens the engine wrote: Waits, the end-of-thinking delimiter, "Final Answer:"."""
-    waits_inserted: int
-    answer_tokens: int
-    """Every token of the answer section, "Final Answer:" included."""
-    answer_tokens_sampled: int
-    prompt_tokens: int
-    thinking_end_reason: ThinkingEndReason
-    stop_reason: StopReason
-    time_to_first_token_s: float | None
-    tokens_per_s: float
-    """Sampled tokens per second of wall time after the first token."""
-    wall_s: float
-    token_ids_sha256: str = ""
-    """sha256 of every token id the run added after the prompt (sampled and forced), in order:
-    two runs with equal digests produced the same tokens (docs/reproducibility.md)."""
-
-
-@dataclass(frozen=True, slots=True)
 class RunFinished:
-    stats: RunStats
-    interventions: tuple[Intervention, ...] = field(default=())
+    """The run is over. Carries only what the fold of the events before it cannot tell
+    (s1app.run.Run counts the rest)."""
+
+    stop_reason: StopReason
+    token_ids_sha256: str = ""
+    """sha256 of every token id the run added after the prompt (sampled and forced), in order."""
     error: str | None = None
     finished_at: str = ""
+    """UTC, ISO 8601."""
 
 
 Event = (

@@ -2,15 +2,15 @@
 
 The loop works in token ids. Each round is one backend call streamed by ``_round``, the same code
 for thinking and the answer; after each thinking round the pure ``after_thinking_round`` decides
-what follows. Every event the run emits goes through one RunFold, so the counters the decisions
-use, the RunFinished stats and what every viewer recounts are one count.
+what follows. The engine makes the run's Run (s1app.run) and emits every event through it: the
+Run folds each event before the engine goes on, so the counters the decisions read are the
+counts every reader sees, counted once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import uuid
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -32,9 +32,9 @@ from s1app.events import (
     LoopDetected,
     RunFinished,
     RunStarted,
-    RunStats,
     StopReason,
     ThinkingCapped,
+    ThinkingClosedBy,
     ThinkingDelta,
     ThinkingEnded,
     ThinkingEndReason,
@@ -42,7 +42,7 @@ from s1app.events import (
 )
 from s1app.formats import FormatTokens
 from s1app.loops import RepetitionDetector
-from s1app.run_fold import RunFold
+from s1app.run import Run
 from s1app.stop_text import Released, StopTextMatcher
 
 _ROUND_ENDS: dict[str, RoundEnd] = {"stop": "stop", "length": "length", "cancelled": "cancelled",
@@ -68,21 +68,23 @@ class BudgetForcer:
         self.backend = backend
         self.format_tokens = format_tokens
 
-    def run(self, prompt_ids: list[int], config: BudgetConfig, *, question: str = "",
-            cancel: threading.Event | None = None, run_id: str | None = None) -> Iterator[Event]:
-        """Yield the run's events; always ends with exactly one RunFinished.
+    def start(self, prompt_ids: list[int], config: BudgetConfig, *, question: str = "",
+              cancel: threading.Event | None = None, run_id: str | None = None) -> Run:
+        """The run, ready to iterate; its events always end with exactly one RunFinished.
 
         Raises PromptTooLongError (before any event) when the prompt alone does not fit.
         Backend failures after the start end the run with stop_reason "error", keeping what it had.
         """
-        forcing = _Forcing(self, prompt_ids, config, question, cancel or threading.Event(), run_id or uuid.uuid4().hex)
-        return forcing.events()
+        run = Run()
+        forcing = _Forcing(self, run, prompt_ids, config, question, cancel or threading.Event(), run_id or uuid.uuid4().hex)
+        run.set_events(forcing.events())
+        return run
 
 
 class _Forcing:
     """One run's state. Lives only inside BudgetForcer.run."""
 
-    def __init__(self, forcer: BudgetForcer, prompt_ids: list[int], config: BudgetConfig, question: str,
+    def __init__(self, forcer: BudgetForcer, run: Run, prompt_ids: list[int], config: BudgetConfig, question: str,
                  cancel: threading.Event, run_id: str) -> None:
         self.backend, self.tokens, self.config = forcer.backend, forcer.format_tokens, config
         self.question, self.cancel, self.run_id = question, cancel, run_id
@@ -91,20 +93,15 @@ class _Forcing:
         overhead = len(self.tokens.end_of_thinking_ids) + len(self.tokens.final_answer_ids)
         self.plan = plan_context(config, self.prompt_tokens, overhead, self.backend.info.context_length)
         self.sampling = config.sampling
-        self.fold = RunFold()
+        self.run = run
+        """Read only: the Run folds each event this engine yields before the engine resumes."""
         self.detector = RepetitionDetector(config.loop)
         self.loop_period: int | None = None
-        self.started = time.perf_counter()
-        self.first_token_at: float | None = None
+        self.closed_by: ThinkingClosedBy = "delimiter"
         self.thinking = _Phase(self.tokens.thinking_stop_ids, self.tokens.thinking_stop_texts, ThinkingDelta, config.loop.enabled)
         self.answering = _Phase(self.tokens.answer_stop_ids, self.tokens.answer_stop_texts, AnswerDelta, False)
 
     def events(self) -> Iterator[Event]:
-        for event in self._run():
-            self.fold.add(event)
-            yield event
-
-    def _run(self) -> Iterator[Event]:
         info = self.backend.info
         settings = {**self.config.to_dict(), "max_thinking_tokens_effective": self.plan.max_thinking_tokens,
                     "max_answer_tokens_effective": self.plan.max_answer_tokens}
@@ -112,7 +109,6 @@ class _Forcing:
                          self.prompt_tokens, _utc_now())
         if self.plan.clipped:
             yield self.plan.clipped
-        thinking_end: ThinkingEndReason = "error"
         stop: StopReason = "error"
         error = None
         try:
@@ -124,25 +120,25 @@ class _Forcing:
                 stop = after_answer_round((yield from self._round(self.answering, self.plan.max_answer_tokens)))
         except BackendError as failure:
             error = str(failure)
-        yield self._finished(thinking_end, stop, error)
+        yield self._finished(stop, error)
 
     def _think(self) -> Generator[Event, None, ThinkingEndReason]:
         budget = self.plan.max_thinking_tokens
         wait_ids = self.backend.tokenize(self.config.ignore_str) if self.config.ignore_str else []
         while True:
-            remaining = budget - self.fold.thinking_tokens
+            remaining = budget - self.run.thinking_tokens
             ended = (yield from self._round(self.thinking, remaining)) if remaining > 0 else "length"
             if ended == "loop":
-                yield LoopDetected(self.fold.thinking_tokens, self.loop_period,
+                yield LoopDetected(self.run.thinking_tokens, self.loop_period,
                                    self.backend.detokenize(self.detector.tail(self.loop_period)))
-            decision = after_thinking_round(ended, thinking_tokens=self.fold.thinking_tokens, budget=budget,
-                                            waits_inserted=self.fold.waits_inserted, wait_tokens=len(wait_ids),
+            decision = after_thinking_round(ended, thinking_tokens=self.run.thinking_tokens, budget=budget,
+                                            waits_inserted=self.run.waits_inserted, wait_tokens=len(wait_ids),
                                             config=self.config)
             if decision != "wait":
                 if decision == "budget":
-                    yield ThinkingCapped(self.fold.thinking_tokens, budget)
+                    yield ThinkingCapped(self.run.thinking_tokens, budget)
                 return decision
-            yield WaitInserted(self.fold.waits_inserted + 1, self.fold.thinking_tokens, self.config.ignore_str, len(wait_ids))
+            yield WaitInserted(self.run.waits_inserted + 1, self.run.thinking_tokens, self.config.ignore_str, len(wait_ids))
             self.context.extend(wait_ids)
             for token_id in wait_ids:
                 self.detector.push(token_id)
@@ -157,12 +153,13 @@ class _Forcing:
             for item in stream:
                 if isinstance(item, Finish):
                     ended = _ROUND_ENDS[item.reason]
+                    self.closed_by = "end-of-turn" if item.stop_token_id in self.tokens.end_of_turn_ids else "delimiter"
                     break
                 released = self._accept(item, matcher)
                 for text in released.texts:
                     yield phase.delta(text, 1)
                 if released.matched:
-                    ended = "stop"
+                    ended, self.closed_by = "stop", "delimiter"
                     break
                 if phase.watch_loops and self._looping(released, matcher):
                     ended = "loop"
@@ -174,8 +171,6 @@ class _Forcing:
     def _accept(self, piece: Piece, matcher: StopTextMatcher) -> Released:
         """Add a sampled token to the context; if it completed an end marker, take the marker's
         tokens back out (they were held back from viewers, so nothing shown is retracted)."""
-        if self.first_token_at is None:
-            self.first_token_at = time.perf_counter()
         self.context.append(piece.token_id)
         released = matcher.feed(piece.text)
         if released.matched:
@@ -196,33 +191,14 @@ class _Forcing:
             yield ThinkingEnded(reason, 0, "", 0)
             return
         self.context.extend(self.tokens.end_of_thinking_ids)
-        yield ThinkingEnded(reason, self.fold.thinking_tokens, fmt.end_of_thinking, len(self.tokens.end_of_thinking_ids))
+        yield ThinkingEnded(reason, self.run.thinking_tokens, fmt.end_of_thinking, len(self.tokens.end_of_thinking_ids),
+                            closed_by=self.closed_by if reason == "model" else None)
         if reason in ("budget", "loop"):
             self.context.extend(self.tokens.final_answer_ids)
             yield AnswerDelta(fmt.final_answer, len(self.tokens.final_answer_ids), forced=True)
 
-    def _finished(self, thinking_end: ThinkingEndReason, stop: StopReason, error: str | None) -> RunFinished:
-        fold = self.fold
-        now = time.perf_counter()
-        sampled = fold.sampled_tokens
-        decode_s = now - self.first_token_at if self.first_token_at is not None else 0.0
-        stats = RunStats(
-            thinking_tokens=fold.thinking_tokens,
-            thinking_tokens_sampled=fold.thinking_tokens - fold.thinking_tokens_forced,
-            thinking_tokens_forced=fold.thinking_tokens_forced,
-            forced_tokens=fold.forced_tokens,
-            waits_inserted=fold.waits_inserted,
-            answer_tokens=fold.answer_tokens,
-            answer_tokens_sampled=fold.answer_tokens - fold.answer_tokens_forced,
-            prompt_tokens=self.prompt_tokens,
-            thinking_end_reason=thinking_end,
-            stop_reason=stop,
-            time_to_first_token_s=None if self.first_token_at is None else self.first_token_at - self.started,
-            tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
-            wall_s=now - self.started,
-            token_ids_sha256=token_ids_sha256(self.context[self.prompt_tokens:]),
-        )
-        return RunFinished(stats, tuple(fold.interventions), error, _utc_now())
+    def _finished(self, stop: StopReason, error: str | None) -> RunFinished:
+        return RunFinished(stop, token_ids_sha256(self.context[self.prompt_tokens:]), error, _utc_now())
 
 
 def _utc_now() -> str:

@@ -191,6 +191,8 @@ class FormatTokens:
     answer_stop_texts: tuple[str, ...]
     end_of_thinking_ids: tuple[int, ...]
     final_answer_ids: tuple[int, ...]
+    end_of_turn_ids: frozenset[int] = frozenset()
+    """End-of-sequence / end-of-turn: a thinking round stopped by one of these ended the model's turn."""
 
     @classmethod
     def resolve(cls, fmt: ReasoningFormat, backend: Backend) -> FormatTokens:
@@ -218,4 +220,5 @@ class FormatTokens:
             answer_stop_texts=answer_texts,
             end_of_thinking_ids=tuple(backend.tokenize(fmt.end_of_thinking)),
             final_answer_ids=tuple(backend.tokenize(fmt.final_answer)),
+            end_of_turn_ids=frozenset(end_of_turn),
         )

@@ -22,7 +22,15 @@ class LoadedModel:
     chat_template: str | None
     bos_text: str
     eos_text: str
-    engine: BudgetForcer
+
+    @property
+    def engine(self) -> BudgetForcer:
+        """The budget engine on this model's backend (stateless: one per call is free)."""
+        return BudgetForcer(self.backend, self.format_tokens)
+
+    def with_backend(self, backend: Backend) -> LoadedModel:
+        """The same model behind another backend object (a wrapper that steers or records it)."""
+        return replace(self, backend=backend)
 
     @property
     def name(self) -> str:
@@ -44,7 +52,7 @@ def prepare(backend: Backend, entry: ModelEntry) -> LoadedModel:
     specials = backend.special_tokens()
     bos = backend.detokenize([specials["bos"]]) if "bos" in specials else ""
     eos = backend.detokenize([specials["eos"]]) if "eos" in specials else ""
-    return LoadedModel(entry, backend, format_tokens, template, bos, eos, BudgetForcer(backend, format_tokens))
+    return LoadedModel(entry, backend, format_tokens, template, bos, eos)
 
 
 _loaded: dict[tuple, LoadedModel] = {}

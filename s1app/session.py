@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1app.budget import BudgetConfig
 from s1app.chat_template import render_chat
 from s1app.errors import ConfigError
 from s1app.formats import ReasoningFormat, check_switches, template_variables
 from s1app.loading import LoadedModel
-from s1app.run_fold import Run
+
+if TYPE_CHECKING:
+    from s1app.store.run_log import RunLog
+from s1app.events import RunFinished
+from s1app.run import Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,11 @@ class Session:
     def prompt_ids(self, question: str, config: BudgetConfig | None = None) -> list[int]:
         return self.model.backend.tokenize(self.prompt_text(question, config), prompt=True)
 
-    def ask(self, question: str, config: BudgetConfig, cancel: threading.Event | None = None) -> Run:
+    def ask(self, question: str, config: BudgetConfig, *, cancel: threading.Event | None = None,
+            log: RunLog | None = None) -> Run:
         """One run: iterate it for its events live, or ``wait()`` for it whole. The question is
-        checked and the prompt built now; the turn is kept when the run finishes (cancelled too)."""
+        checked and the prompt built now; the turn is kept when the run finishes (cancelled too).
+        ``log``: the session log the run is recorded to as it streams (None: not recorded)."""
         question = validate_question(question)
         fmt = self.model.format_tokens.format
         check_switches(fmt, config, self.model.chat_template)
@@ -98,5 +104,13 @@ class Session:
         if config.thinking and thinking_is_closed(fmt, text):
             config = replace(config, thinking=False)  # e.g. Seed-OSS with a thinking budget of 0
         prompt = self.model.backend.tokenize(text, prompt=True)
-        events = self.model.engine.run(prompt, config, question=question, cancel=cancel)
-        return Run(events, on_finish=lambda run: self.turns.append(Turn(question, run.thinking, run.answer)))
+        run = self.model.engine.start(prompt, config, question=question, cancel=cancel)
+
+        def keep_turn(event: object) -> None:
+            if isinstance(event, RunFinished):
+                self.turns.append(Turn(question, run.thinking, run.answer))
+
+        run.subscribe(keep_turn)
+        if log is not None:
+            log.attach(run)
+        return run

@@ -12,10 +12,7 @@ The engine under test sees exactly what such a model would give it.
 
 from __future__ import annotations
 
-import dataclasses
-
 from s1app.backends.base import Finish, Piece
-from s1app.forcing import BudgetForcer
 
 
 class StopsEveryNTokens:
@@ -78,7 +75,7 @@ class RepeatsItself(StopsEveryNTokens):
 def steered(model, backend_class, **how):
     """``model`` (a LoadedModel) on ``backend_class(model.backend, **how)``."""
     backend = backend_class(model.backend, **how)
-    return dataclasses.replace(model, backend=backend, engine=BudgetForcer(backend, model.format_tokens))
+    return model.with_backend(backend)
 
 
 def stopping_model(model, every_tokens: int, stop_token_ids: list[int] | None = None):

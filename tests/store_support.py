@@ -1,7 +1,9 @@
-"""Helpers for the store tests: a hand-written event stream shaped like a real run.
+"""Helpers for the store tests: a hand-written event stream shaped like a real run, and a real Run
+fed with it one event at a time.
 
-The store only ever sees events, so a scripted stream is its real input, not a mock; the tests
-that need the model's own text use the `model` fixture instead.
+The store only ever sees Runs and their events, so a scripted stream folded by the real Run is
+its real input, not a mock: the stats and interventions come from the Run's own fold, as the
+engine's do. The tests that need the model's own text use the `model` fixture instead.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from datetime import UTC, datetime
 from s1app.events import (
     AnswerDelta,
     Event,
-    Intervention,
     RunFinished,
     RunStarted,
-    RunStats,
     ThinkingCapped,
     ThinkingDelta,
     ThinkingEnded,
     WaitInserted,
 )
+from s1app.run import Run
+from s1app.store import RunRecorder
 
 DELIMITER = "\n</think>\n\n"
 
@@ -39,11 +41,35 @@ def scripted_run(question: str = "What is 2+3?", thinking_pieces: int = 20, piec
     budget = thinking_pieces + 1
     events += [ThinkingCapped(budget, budget), ThinkingEnded("budget", budget, DELIMITER, 3),
                AnswerDelta("Final Answer:", 3, forced=True), AnswerDelta(" 5", 1)]
-    stats = RunStats(thinking_tokens=budget, thinking_tokens_sampled=thinking_pieces, thinking_tokens_forced=1,
-                     forced_tokens=7, waits_inserted=1, answer_tokens=4, answer_tokens_sampled=1, prompt_tokens=10,
-                     thinking_end_reason="budget", stop_reason="end-of-answer", time_to_first_token_s=0.01,
-                     tokens_per_s=100.0, wall_s=0.25)
-    interventions = (Intervention("wait", half, "Wait"), Intervention("cap", budget, DELIMITER),
-                     Intervention("final-answer", budget, "Final Answer:"))
-    events.append(RunFinished(stats, interventions, None, datetime.now(UTC).isoformat(timespec="milliseconds")))
+    events.append(RunFinished("end-of-answer", uuid.uuid4().hex, None, datetime.now(UTC).isoformat(timespec="milliseconds")))
     return events
+
+
+class HandFed:
+    """A real Run and a real RunRecorder subscribed to it, fed one event at a time by the test
+    (what the Run's iteration does: fold the event, then tell the recorder)."""
+
+    def __init__(self, store, *args, **options) -> None:
+        self.fold = Run()
+        self.recorder = RunRecorder(store, self.fold, *args, **options)
+
+    def record(self, event: Event) -> None:
+        self.fold.add(event)
+        self.recorder.record(event)
+
+    def close(self) -> None:
+        self.recorder.close()
+
+    @property
+    def run_id(self) -> str | None:
+        return self.recorder.run_id
+
+    @property
+    def error(self):
+        return self.recorder.error
+
+    def __enter__(self) -> HandFed:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -14,9 +14,10 @@ from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Finish, Piece, Sampling
 from s1app.budget import BudgetConfig
 from s1app.errors import BackendError
-from s1app.events import RunFinished, ThinkingDelta
+from s1app.events import ThinkingDelta
 from s1app.loading import prepare
 from s1app.registry import resolve_model
+from s1app.run import Run
 from s1app.session import Session
 
 QUESTION = "What is 2+3?"
@@ -36,10 +37,9 @@ def remote(server):
     backend.close()
 
 
-def run(loaded, config: BudgetConfig, cancel: threading.Event | None = None) -> tuple[str, RunFinished]:
-    events = list(Session(loaded).ask(QUESTION, config, cancel))
-    thinking = "".join(event.text for event in events if isinstance(event, ThinkingDelta))
-    return thinking, events[-1]
+def run(loaded, config: BudgetConfig, cancel: threading.Event | None = None) -> tuple[str, Run]:
+    finished = Session(loaded).ask(QUESTION, config, cancel=cancel).wait()
+    return finished.thinking, finished
 
 
 def test_openai_backend_finds_the_served_model_and_its_local_tokenizer(remote, server):
@@ -70,12 +70,12 @@ def test_stream_stops_on_a_stop_token_without_yielding_it(remote):
 
 def test_cancel_mid_stream_over_http_keeps_the_partial_run(remote):
     cancel = threading.Event()
-    events = []
-    for event in Session(remote).ask(QUESTION, BudgetConfig(max_thinking_tokens=400, min_thinking_tokens=300), cancel):
-        events.append(event)
-        if isinstance(event, ThinkingDelta) and sum(isinstance(e, ThinkingDelta) for e in events) == 5:
+    finished = Session(remote).ask(QUESTION, BudgetConfig(max_thinking_tokens=400, min_thinking_tokens=300), cancel=cancel)
+    deltas = 0
+    for event in finished:
+        deltas += isinstance(event, ThinkingDelta)
+        if deltas == 5:
             cancel.set()
-    finished = events[-1]
     assert finished.stats.stop_reason == "cancelled"
     assert 5 <= finished.stats.thinking_tokens < 300
 
@@ -118,14 +118,13 @@ def test_server_killed_mid_stream_ends_the_run_with_an_error_and_keeps_its_text(
         backend = create_backend("openai", embedded_gguf(), "smollm2-135m", BackendOptions(base_url=base_url))
         loaded = prepare(backend, resolve_model(None))
         thinking: list[str] = []
-        finished = None
-        for event in Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=600, min_thinking_tokens=500)):
+        finished = Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=600, min_thinking_tokens=500))
+        for event in finished:
             if isinstance(event, ThinkingDelta):
                 thinking.append(event.text)
                 if len(thinking) == 5:
                     process.kill()
-            finished = event
-    assert isinstance(finished, RunFinished)
+    assert finished.finished is not None
     assert finished.stats.stop_reason == "error"
     assert "server" in finished.error and ("mid-stream" in finished.error or "Cannot connect" in finished.error)
     assert finished.stats.thinking_tokens >= 5 and "".join(thinking)

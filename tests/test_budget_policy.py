@@ -96,5 +96,14 @@ def test_text_that_only_looks_like_a_marker_start_is_released():
 
 
 def test_marker_inside_one_token_drops_that_token():
+    """A token holding text before the marker ("done</think>") is dropped whole, its "done" too.
+
+    Why: the engine takes the marker's tokens back out of the context and writes its own
+    delimiter, so the model continues from a context without that token. Keeping "done" on
+    screen would show text the model does not see; keeping it in the context would mean
+    re-tokenizing model text into tokens the model never chose (another context than any run
+    without the cut, so not reproducible). What is shown is exactly what the model continues
+    from (docs/reproducibility.md).
+    """
     released = StopTextMatcher(("</think>",)).feed("done</think>")
     assert released.matched and released.texts == [] and released.dropped_tokens == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from build_support import portable_cpu_build_only
 from steered_backends import looping_model, stopping_model
 
 from s1app.backends.base import Piece
@@ -20,21 +21,29 @@ from s1app.events import (
 )
 from s1app.forcing import BudgetForcer
 from s1app.loops import LoopSettings
-from s1app.run_fold import RunFold
+from s1app.run import Run
 from s1app.session import Session
 
 QUESTION = "What is 2+3?"
 NO_LOOP_CHECK = LoopSettings(enabled=False)
 
 
-def run(model, config: BudgetConfig, question: str = QUESTION, cancel=None):
-    return list(Session(model).ask(question, config, cancel))
+class Events(list):
+    """A run's events, in order, with the Run that folded them (``.run``: its stats and interventions)."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
+        self.run = run
 
 
-def finished(events) -> RunFinished:
+def run(model, config: BudgetConfig, question: str = QUESTION, cancel=None) -> Events:
+    return Events(Session(model).ask(question, config, cancel=cancel))
+
+
+def finished(events: Events) -> Run:
     assert isinstance(events[-1], RunFinished)
     assert sum(isinstance(e, RunFinished) for e in events) == 1
-    return events[-1]
+    return events.run
 
 
 class CountingBackend:
@@ -112,7 +121,7 @@ def test_minimum_thinking_is_held_by_extending_with_waits(model):
     assert stats.waits_inserted == 3  # 20 + Wait + 20 + Wait + 20 + Wait + 20 = 83 >= 70: then it may stop
 
 
-def test_one_budget_covers_every_round_waits_included(model):
+def test_forced_waits_on_the_real_model_count_inside_the_thinking_budget(model):
     events = run(model, BudgetConfig(max_thinking_tokens=100, num_waits=50, loop=NO_LOOP_CHECK, max_answer_tokens=8))
     stats = finished(events).stats
     assert stats.thinking_tokens <= 100
@@ -124,7 +133,7 @@ def test_token_accounting_adds_up_across_events_stats_and_backend(model):
     counting = CountingBackend(model.backend)
     engine = BudgetForcer(counting, model.format_tokens)
     prompt = Session(model).prompt_ids(QUESTION)
-    events = list(engine.run(prompt, BudgetConfig(max_thinking_tokens=120, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=24)))
+    events = Events(engine.start(prompt, BudgetConfig(max_thinking_tokens=120, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=24)))
     stats = finished(events).stats
     thinking = [e for e in events if isinstance(e, ThinkingDelta)]
     answer = [e for e in events if isinstance(e, AnswerDelta)]
@@ -142,20 +151,13 @@ def test_token_accounting_adds_up_across_events_stats_and_backend(model):
 
 def test_greedy_runs_repeat_exactly(model):
     config = BudgetConfig(max_thinking_tokens=80, num_waits=1, max_answer_tokens=24)
-    first, second = RunFold(), RunFold()
-    for event in run(model, config):
-        first.add(event)
-    for event in run(model, config):
-        second.add(event)
+    first, second = run(model, config).run, run(model, config).run
     assert first.thinking and (first.thinking, first.answer) == (second.thinking, second.answer)
 
 
 def test_seeded_sampling_repeats_and_other_seeds_differ(model):
     def texts(seed):
-        transcript = RunFold()
-        for event in run(model, BudgetConfig(max_thinking_tokens=60, temperature=1.0, seed=seed, max_answer_tokens=8)):
-            transcript.add(event)
-        return transcript.thinking
+        return run(model, BudgetConfig(max_thinking_tokens=60, temperature=1.0, seed=seed, max_answer_tokens=8)).run.thinking
 
     assert texts(11) == texts(11)
     assert len({texts(11), texts(12), texts(13)}) > 1
@@ -163,28 +165,28 @@ def test_seeded_sampling_repeats_and_other_seeds_differ(model):
 
 def test_cancel_ends_the_run_with_what_it_had(model):
     cancel = threading.Event()
-    events = []
     # A minimum of 4000 keeps it thinking even if the model tries to stop: it is still thinking at 20.
     config = BudgetConfig(max_thinking_tokens=4000, min_thinking_tokens=4000, loop=NO_LOOP_CHECK)
-    for event in Session(model).ask("Write a long story about a dragon.", config, cancel):
+    the_run = Session(model).ask("Write a long story about a dragon.", config, cancel=cancel)
+    events = []
+    for event in the_run:
         events.append(event)
         if sum(isinstance(e, ThinkingDelta) for e in events) == 20:
             cancel.set()
-    stats = finished(events).stats
+    stats = the_run.stats
     assert stats.stop_reason == "cancelled" and stats.thinking_end_reason == "cancelled"
     assert 20 <= stats.thinking_tokens <= 21
     assert not any(isinstance(e, AnswerDelta) for e in events)
 
 
+@portable_cpu_build_only
 def test_two_runs_at_once_match_the_same_runs_one_after_another(model):
     configs = [BudgetConfig(max_thinking_tokens=48, max_answer_tokens=16), BudgetConfig(max_thinking_tokens=96, num_waits=1, max_answer_tokens=16)]
     questions = ["What is 2+3?", "Name a colour."]
 
     def texts(events):
-        transcript = RunFold()
-        for event in events:
-            transcript.add(event)
-        return transcript.thinking, transcript.answer
+        folded = Run(events).wait()
+        return folded.thinking, folded.answer
 
     sequential = [texts(run(model, c, q)) for c, q in zip(configs, questions)]
     results: list = [None, None]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 
+from build_support import portable_cpu_build_only
+
 from s1app.budget import BudgetConfig
+from s1app.cancel import CancelScope
 from s1app.eval.harness import new_job, run_job
 from s1app.eval.plan import EvalPlan
-from s1app.eval.runner import CancelScope
 from s1app.session import Session
 
 QUESTIONS = ["Is 17 prime?", "What is 12 times 12?", "Name a color.", "How many legs does a spider have?"]
@@ -20,11 +22,12 @@ CONFIGS = [BudgetConfig(max_thinking_tokens=8, max_answer_tokens=12),
 
 def transcript_of(model, question: str, config: BudgetConfig) -> dict:
     run = Session(model).ask(question, config).wait()
-    stats = run.finished.stats
+    stats = run.stats
     return {"thinking": run.thinking, "answer": run.answer, "thinking_tokens": stats.thinking_tokens,
             "waits": stats.waits_inserted, "forced": stats.forced_tokens, "end": stats.thinking_end_reason}
 
 
+@portable_cpu_build_only
 def test_concurrent_runs_get_exactly_the_tokens_they_get_alone_and_keep_their_own_budgets(model):
     alone = [transcript_of(model, q, c) for q, c in zip(QUESTIONS, CONFIGS)]
     together: list[dict | None] = [None] * len(QUESTIONS)

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
+from s1app.cancel import CancelScope
 from s1app.errors import BackendError, EvalRunError
 from s1app.eval.benches import Bench, Item
 from s1app.eval.outcome import RunOutcome
 from s1app.eval.plan import EvalPlan
 from s1app.eval.rundir import ITEMS, EvalRunDir
-from s1app.eval.runner import CancelScope, EvalCancelled, execute
+from s1app.eval.runner import EvalCancelled, execute
 from s1app.store import open_store
 from s1app.store.evals import eval_item_of_run, eval_items, record_eval_item, record_eval_run
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from s1app.store import open_store
-from s1app.ui.app import build_app
+from s1app.ui.app import serve_in_background
 from s1app.ui.bench import BenchTab
 from s1app.ui.context import UIContext
 
@@ -50,12 +50,21 @@ def test_bad_settings_show_an_error_in_the_status_line(tab, bench, methods, budg
 def test_stop_keeps_the_finished_items(tab):
     updates = tab.run("gsm8k", ["budget-forcing"], "64", "0", 6, 1, 16, "", "", FakeRequest())
     next(updates)  # the first item is done
-    tab.ctx.stop_flags.stop("test-session", "bench")
+    tab.ctx.scopes.stop("test-session", "bench")
     *_, status = list(updates)[-1]
     assert 'data-state="stopped"' in status and "s1app eval --resume" in status
     assert 'data-done="6"' not in status
 
 
-def test_the_app_has_a_benchmark_tab(model):
-    demo = build_app(UIContext(default_model=model))
-    assert "bench" in {getattr(block, "id", None) for block in demo.blocks.values()}
+def test_the_app_serves_the_benchmark_tab_and_its_handler_answers(model):
+    from gradio_client import Client
+
+    demo, url = serve_in_background(UIContext(default_model=model))
+    try:
+        assert "bench" in {getattr(block, "id", None) for block in demo.blocks.values()}
+        _methods, _points, _plot, status = Client(url, verbose=False).predict(
+            bench="no-such-bench", methods=["budget-forcing"], budgets="16", waits="0", limit=1, parallel=1,
+            max_answer=8, model_name="", backend="", api_name="/bench")
+        assert 'data-state="failed"' in status and "Unknown benchmark" in status
+    finally:
+        demo.close()

@@ -19,6 +19,7 @@ from s1app.errors import ConfigError
 from s1app.events import AnswerDelta, RunFinished, RunStarted, ThinkingCapped, ThinkingDelta, ThinkingEnded, WaitInserted
 from s1app.loading import load_model
 from s1app.loops import LoopSettings
+from s1app.run import Run
 from s1app.session import Session
 from s1app.store.db import open_store
 from s1app.store.queries import get_run
@@ -42,13 +43,21 @@ def family(request, family_dir):
     return FAMILIES[request.param], family_model(family_dir, request.param)
 
 
-def run_events(model, config: BudgetConfig, question: str = QUESTION) -> list:
-    return list(Session(model).ask(question, config))
+class Events(list):
+    """A run's events, in order, with the Run that folded them (``.run``: its stats)."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
+        self.run = run
 
 
-def finished(events) -> RunFinished:
+def run_events(model, config: BudgetConfig, question: str = QUESTION) -> Events:
+    return Events(Session(model).ask(question, config))
+
+
+def finished(events: Events) -> Run:
     assert isinstance(events[-1], RunFinished) and sum(isinstance(e, RunFinished) for e in events) == 1
-    return events[-1]
+    return events.run
 
 
 def token_id(model, text: str) -> int:
@@ -121,7 +130,7 @@ def test_harmony_analysis_is_the_thinking_the_final_channel_the_answer_and_retur
     assert "Reasoning: high" in session.prompt_text(QUESTION, config)
     run = session.ask(QUESTION, config)
     run.wait()
-    stats = run.finished.stats
+    stats = run.stats
     assert stats.thinking_tokens == 3 and stats.answer_tokens == 3 and stats.stop_reason == "end-of-answer"
     segments = [(s.section, s.forced, s.text) for s in run.segments]
     assert segments[1] == ("delimiter", True, "<|end|><|start|>assistant<|channel|>final<|message|>")
@@ -134,7 +143,7 @@ def test_qwen3_with_thinking_off_has_no_thinking_section_and_says_so(family_dir)
     session = Session(model)
     config = BudgetConfig(thinking=False, max_thinking_tokens=64, num_waits=2, loop=NO_LOOP_CHECK, max_answer_tokens=4)
     assert session.prompt_text(QUESTION, config).endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
-    events = list(session.ask(QUESTION, config))
+    events = Events(session.ask(QUESTION, config))
     stats = finished(events).stats
     assert not any(isinstance(e, ThinkingDelta | WaitInserted | ThinkingCapped) for e in events)
     assert [e.reason for e in events if isinstance(e, ThinkingEnded)] == ["off"]
@@ -152,7 +161,7 @@ def test_seed_oss_budget_reaches_the_template_and_a_zero_budget_skips_thinking(f
     model = family_model(family_dir, "seed-oss")
     session = Session(model)
     assert "the thinking budget, which is 48" in session.prompt_text(QUESTION, BudgetConfig(max_thinking_tokens=48))
-    events = list(session.ask(QUESTION, BudgetConfig(max_thinking_tokens=0, loop=NO_LOOP_CHECK, max_answer_tokens=4)))
+    events = Events(session.ask(QUESTION, BudgetConfig(max_thinking_tokens=0, loop=NO_LOOP_CHECK, max_answer_tokens=4)))
     assert finished(events).stats.thinking_end_reason == "off"
     assert events[0].settings["thinking"] is False
 
@@ -201,7 +210,7 @@ def test_the_ui_offers_a_switch_only_for_a_model_whose_family_takes_it(family_di
     assert ctx.switches_for("r1-tiny") == set()
     assert ctx.switches_for("gpt-oss-20b") == {"reasoning_effort"}  # a registry entry, not loaded: its format
     assert ctx.switches_for("smollm2-135m") == set()
-    labels = dict((value, label) for label, value in ctx.model_choice_labels())
+    labels = {value: label for label, value in ctx.model_choice_labels()}
     assert labels["gpt-oss-tiny"] == "gpt-oss-tiny · harmony" and labels["qwen3-tiny"] == "qwen3-tiny · think-tags"
     effort, thinking = ChatTab(ctx).switch_controls("qwen3-tiny")
     assert effort["visible"] is False and thinking["visible"] is True

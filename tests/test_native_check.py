@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from build_support import portable_cpu_build_only
 
 from s1app import native_check
 from s1app.errors import NativeCrashError
@@ -28,6 +29,7 @@ def fresh_cache(tmp_path, monkeypatch):
     return tmp_path
 
 
+@portable_cpu_build_only
 def test_a_never_seen_build_is_tried_in_a_child_process_once_then_remembered(gguf, fresh_cache, monkeypatch):
     native_check.ensure_build_works(gguf)
     markers = list((fresh_cache / "build-checks").glob("*.json"))
@@ -51,6 +53,7 @@ def test_a_build_that_crashes_is_refused_with_the_signal_and_the_rebuild_that_fi
     assert not (fresh_cache / "build-checks").exists(), "a crash is never remembered as good"
 
 
+@portable_cpu_build_only
 def test_doctor_prints_the_machine_the_build_and_a_test_decode(fresh_cache):
     shown = subprocess.run([sys.executable, "-m", "s1app", "doctor", "--json"], capture_output=True, text=True,
                            timeout=300, check=True)

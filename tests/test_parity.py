@@ -13,9 +13,9 @@ from vllm_runs import vllm_results
 
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Piece
-from s1app.events import RunFinished
 from s1app.loading import prepare
 from s1app.registry import resolve_model
+from s1app.run import Run
 from s1app.session import Session
 
 
@@ -41,14 +41,14 @@ class RecordingBackend:
             yield item
 
 
-def run_cases(backend) -> list[tuple[list[list[int]], RunFinished, list[list[int]]]]:
+def run_cases(backend) -> list[tuple[list[list[int]], Run, list[list[int]]]]:
     recording = RecordingBackend(backend)
     loaded = prepare(recording, resolve_model(None))
     results = []
     for config in CASES:
         recording.streams, recording.prompts = [], []
-        events = list(Session(loaded).ask(QUESTION, config))
-        results.append((recording.streams, events[-1], recording.prompts))
+        run = Session(loaded).ask(QUESTION, config).wait()
+        results.append((recording.streams, run, recording.prompts))
     return results
 
 

@@ -10,10 +10,13 @@ import sys
 import threading
 
 import pytest
+from build_support import portable_cpu_build_only
 
 from s1app.budget import BudgetConfig
-from s1app.events import RunFinished
+from s1app.run import Run
 from s1app.session import Session
+
+pytestmark = portable_cpu_build_only  # exact repeats alone and batched: a batch-invariant build
 
 QUESTION = "Is 17 prime?"
 SETTINGS = BudgetConfig(max_thinking_tokens=64, num_waits=2, max_answer_tokens=24)
@@ -23,10 +26,10 @@ OTHER_RUNS = [
 ]
 
 
-def finished(model, question: str, config: BudgetConfig) -> RunFinished:
-    events = list(Session(model).ask(question, config))
-    assert isinstance(events[-1], RunFinished) and events[-1].error is None
-    return events[-1]
+def finished(model, question: str, config: BudgetConfig) -> Run:
+    run = Session(model).ask(question, config).wait()
+    assert run.finished is not None and run.error is None
+    return run
 
 
 def digest(model, question: str = QUESTION, config: BudgetConfig = SETTINGS) -> str:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import sqlite_utils
-from store_support import scripted_run
+from store_support import HandFed, scripted_run
 
-from s1app.store import RunRecorder, get_run, list_runs, open_store, text_chunks
+from s1app.store import get_run, list_runs, open_store, text_chunks
 
 S1APP = Path(sys.executable).with_name("s1app")
 TESTS = Path(__file__).parent
@@ -75,13 +75,13 @@ def test_sigkilled_generation_keeps_its_partial_run_and_is_marked_interrupted_on
 
 WRITER = textwrap.dedent("""
     import sys
-    from store_support import scripted_run
+    from store_support import HandFed, scripted_run
     from s1app.store import RunRecorder, open_store
     db, name, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with open_store(db) as store:
         for n in range(runs):
             # flush_interval_s=0: a write per event, the most contention two writers can make
-            recorder = RunRecorder(store, flush_interval_s=0)
+            recorder = HandFed(store, flush_interval_s=0)
             for event in scripted_run(f"{name} question {n}", thinking_pieces=12, piece=name + " "):
                 recorder.record(event)
             assert recorder.error is None, recorder.error
@@ -112,7 +112,7 @@ def test_two_runs_streaming_at_once_in_one_process_share_a_store(tmp_path):
 
     def stream_runs(store, name):
         for n in range(25):
-            recorder = RunRecorder(store, flush_interval_s=0, on_error=failures.append)
+            recorder = HandFed(store, flush_interval_s=0, on_error=failures.append)
             for event in scripted_run(f"{name} {n}", thinking_pieces=10, piece=name + " "):
                 recorder.record(event)
 

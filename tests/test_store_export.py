@@ -11,12 +11,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from store_support import scripted_run
+from store_support import HandFed, scripted_run
 
 from s1app.budget import BudgetConfig
 from s1app.session import Session
 from s1app.store import (
-    RunRecorder,
     count_runs,
     export_runs,
     get_run,
@@ -30,7 +29,7 @@ S1APP = Path(sys.executable).with_name("s1app")
 
 
 def record(store, events, conversation=None):
-    recorder = RunRecorder(store, conversation)
+    recorder = HandFed(store, conversation)
     for event in events:
         recorder.record(event)
     assert recorder.error is None
@@ -41,13 +40,13 @@ def record(store, events, conversation=None):
 def filled_store(tmp_path_factory, model):
     """A real engine run, a two-turn chat, an unfinished run and non-ASCII text (read, never changed)."""
     with open_store(tmp_path_factory.mktemp("filled") / "source.db") as store:
-        recorder = RunRecorder(store)
+        recorder = HandFed(store)
         for event in Session(model).ask("What is 2+3?", BudgetConfig(max_thinking_tokens=24, max_answer_tokens=8)):
             recorder.record(event)
         chat = store.new_conversation(source="chat")
         record(store, scripted_run("Premier tour: combien font 2+3 ? 🐉"), chat)
         record(store, scripted_run("Second turn about dragons"), chat)
-        unfinished = RunRecorder(store)
+        unfinished = HandFed(store)
         for event in scripted_run("A run still streaming")[:6]:
             unfinished.record(event)
         yield store

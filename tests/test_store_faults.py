@@ -8,13 +8,12 @@ import os
 import sqlite3
 
 import pytest
-from store_support import scripted_run
+from store_support import HandFed, scripted_run
 from typer.testing import CliRunner
 
 from s1app.cli import app
 from s1app.errors import StoreError
 from s1app.store import (
-    RunRecorder,
     count_runs,
     export_runs,
     get_run,
@@ -30,7 +29,7 @@ def digest(path) -> str:
 
 def record(store, events):
     failures = []
-    recorder = RunRecorder(store, on_error=failures.append)
+    recorder = HandFed(store, on_error=failures.append)
     for event in events:
         recorder.record(event)  # never raises
     return recorder, failures

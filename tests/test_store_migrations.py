@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 import sqlite_utils
-from store_support import scripted_run
+from store_support import HandFed, scripted_run
 
 from s1app.errors import StoreError
-from s1app.store import RunRecorder, get_run, list_runs, open_store
+from s1app.store import get_run, list_runs, open_store
 from s1app.store.db import schema_version
 from s1app.store.migrations import (
     MIGRATIONS,
@@ -50,7 +50,7 @@ def test_upgrade_from_each_earlier_version_keeps_its_runs(tmp_path, applied):
         assert schema_version(store.db) == len(MIGRATIONS)
         assert get_run(store, "old-run")["thinking"] == "yes, searchable"
         assert [r["id"] for r in list_runs(store, search="searchable")] == ["old-run"]
-        recorder = RunRecorder(store)
+        recorder = HandFed(store)
         for event in scripted_run():
             recorder.record(event)
         assert recorder.error is None

@@ -9,14 +9,13 @@ from dataclasses import asdict
 import pytest
 import sqlite_utils
 from steered_backends import stopping_model
-from store_support import scripted_run
+from store_support import HandFed, scripted_run
 
 from s1app.budget import BudgetConfig
-from s1app.events import RunFinished, ThinkingDelta, WaitInserted
+from s1app.events import ThinkingDelta, WaitInserted
 from s1app.loops import LoopSettings
-from s1app.run_fold import RunFold
 from s1app.session import Session
-from s1app.store import RunRecorder, get_run, list_runs, open_store, text_chunks
+from s1app.store import RunLog, get_run, list_runs, open_store, text_chunks
 
 NO_LOOP_CHECK = LoopSettings(enabled=False)
 
@@ -28,37 +27,30 @@ def store(tmp_path):
 
 
 def record_real_run(model, store, config, question="What is 2+3?"):
-    recorder = RunRecorder(store)
-    events = []
-    for event in Session(model).ask(question, config):
-        recorder.record(event)
-        events.append(event)
-    assert recorder.error is None
-    return recorder, events
+    run = Session(model).ask(question, config, log=RunLog(store))
+    run.wait()
+    return run
 
 
 def test_real_run_with_waits_and_cap_is_stored_exactly_with_forced_text_marked(model, store):
     config = BudgetConfig(max_thinking_tokens=100, num_waits=50, loop=NO_LOOP_CHECK, max_answer_tokens=8)
-    recorder, events = record_real_run(stopping_model(model, every_tokens=10), store, config)  # it tries to stop
-    finished = events[-1]
-    assert isinstance(finished, RunFinished) and finished.stats.waits_inserted >= 1
-    transcript = RunFold()
-    for event in events:
-        transcript.add(event)
-    expected = transcript.to_json()
+    run = record_real_run(stopping_model(model, every_tokens=10), store, config)  # it tries to stop
+    assert run.stats.waits_inserted >= 1
+    expected = run.to_json()
 
-    record = get_run(store, recorder.run_id)
+    record = get_run(store, run.run_id)
     for key in ("question", "model", "backend", "format", "settings", "thinking", "answer", "status", "error",
                 "started_at", "finished_at", "warnings"):
         assert record[key] == expected[key], key
-    for key, value in asdict(finished.stats).items():
-        assert record[key] == value, key
-    assert record["segments"] == [s.to_dict() for s in transcript.segments]
+    for key, value in asdict(run.stats).items():
+        if key != "prompt_tokens":
+            assert record[key] == value, key
+    assert record["segments"] == [s.to_dict() for s in run.segments]
     # The interventions are the engine's own, and their offsets point at the forced text.
     assert [(i["kind"], i["position_tokens"], i["text"]) for i in record["interventions"]] == \
-        [(i.kind, i.position_tokens, i.text) for i in finished.interventions]
+        [(i.kind, i.position_tokens, i.text) for i in run.interventions]
     kinds = [i["kind"] for i in record["interventions"]]
-    assert kinds.count("wait") == finished.stats.waits_inserted and "cap" in kinds and "final-answer" in kinds
+    assert kinds.count("wait") == run.stats.waits_inserted and "cap" in kinds and "final-answer" in kinds
     sections = {"thinking": record["thinking"], "answer": record["answer"], "delimiter": record["interventions"][-2]["text"]}
     for intervention in record["interventions"]:
         text = sections[intervention["section"]]
@@ -71,16 +63,15 @@ def test_real_run_with_waits_and_cap_is_stored_exactly_with_forced_text_marked(m
 
 def test_cancelled_real_run_is_recorded_as_cancelled_with_its_text(model, store):
     cancel = threading.Event()
-    session = Session(model)
-    recorder = RunRecorder(store)
-    for event in session.ask("Tell me a long story about a dragon.",
-                             BudgetConfig(max_thinking_tokens=2000, loop=NO_LOOP_CHECK, max_answer_tokens=8), cancel):
-        recorder.record(event)
-        if isinstance(event, ThinkingDelta) and recorder.fold.thinking_tokens >= 8:
+    run = Session(model).ask("Tell me a long story about a dragon.",
+                             BudgetConfig(max_thinking_tokens=2000, loop=NO_LOOP_CHECK, max_answer_tokens=8),
+                             cancel=cancel, log=RunLog(store))
+    for event in run:
+        if isinstance(event, ThinkingDelta) and run.thinking_tokens >= 8:
             cancel.set()
-    record = get_run(store, recorder.run_id)
+    record = get_run(store, run.run_id)
     assert record["status"] == "cancelled" and record["stop_reason"] == "cancelled"
-    assert record["thinking"] and record["thinking"] == recorder.fold.thinking
+    assert record["thinking"] and record["thinking"] == run.thinking
 
 
 def fresh_view(store, run_id):
@@ -95,7 +86,7 @@ def fresh_view(store, run_id):
 
 def test_run_is_written_on_start_then_every_flush_interval_and_on_every_intervention(store):
     now = [0.0]
-    recorder = RunRecorder(store, flush_interval_s=1.0, clock=lambda: now[0])
+    recorder = HandFed(store, flush_interval_s=1.0, clock=lambda: now[0])
     events = scripted_run(thinking_pieces=6)
     run_id = events[0].run_id
     recorder.record(events[0])
@@ -120,7 +111,7 @@ def test_run_is_written_on_start_then_every_flush_interval_and_on_every_interven
 
 def test_recorder_closed_before_the_run_finished_marks_it_interrupted(store):
     events = scripted_run()
-    with RunRecorder(store) as recorder:
+    with HandFed(store) as recorder:
         for event in events[:13]:  # started, 10 pieces, the Wait; never finished
             recorder.record(event)
     record = get_run(store, recorder.run_id)
@@ -131,7 +122,7 @@ def test_a_chat_is_one_conversation_with_its_turns_in_order(store):
     conversation = store.new_conversation(source="chat")
     recorders = []
     for question in ("What is 2+3?", "And 3+4?"):
-        recorders.append(RunRecorder(store, conversation))
+        recorders.append(HandFed(store, conversation))
         for event in scripted_run(question):
             recorders[-1].record(event)
     assert store.db["conversations"].count == 1

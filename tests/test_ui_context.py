@@ -39,7 +39,8 @@ def test_the_budget_check_uses_the_picked_models_context(model):
         picked = ctx.load("smollm2-1k", "")
         with pytest.raises(ConfigError, match=r"above the model's context \(1024 tokens\)"):
             budget_config_from_ui(max_thinking=2000, waits=0, context_length=picked.backend.info.context_length)
-        assert budget_config_from_ui(max_thinking=2000, waits=0, context_length=ctx.load("", "").backend.info.context_length)
+        default_context = ctx.load("", "").backend.info.context_length
+        assert budget_config_from_ui(max_thinking=2000, waits=0, context_length=default_context).max_thinking_tokens == 2000
     finally:
         small.backend.close()
 

@@ -6,7 +6,6 @@ small (16-64 thinking tokens) so each run takes seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 import time
@@ -18,7 +17,6 @@ from steered_backends import stopping_model
 
 from s1app.backends.base import Finish, Piece, Sampling
 from s1app.errors import BackendError
-from s1app.forcing import BudgetForcer
 from s1app.session import Session
 from s1app.store import get_run, list_runs, open_store
 from s1app.ui.app import serve_in_background
@@ -63,7 +61,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_url(model, store):
     faulty = FaultInjectingBackend(model.backend, fail_after_tokens=6)
-    fault_model = dataclasses.replace(model, backend=faulty, engine=BudgetForcer(faulty, model.format_tokens))
+    fault_model = model.with_backend(faulty)
     extra = {"fault-injector": fault_model, "stops-every-8": stopping_model(model, every_tokens=8)}
     ctx = UIContext(default_model=model, store=store, extra_models=extra)
     demo, url = serve_in_background(ctx)
@@ -125,7 +123,7 @@ def test_the_same_question_asked_in_the_ui_repeats_the_in_process_tokens(app_url
     settings = dict(max_thinking=64, waits=2)
     config = budget_config_from_ui(**settings, ignore_str="Wait", temperature=0, seed=None, min_thinking=0,
                                    max_answer=CHAT_DEFAULTS["max_answer"], loop_detect=True)
-    in_process = list(Session(model).ask(WAIT_QUESTION, config))[-1].stats.token_ids_sha256
+    in_process = Session(model).ask(WAIT_QUESTION, config).wait().stats.token_ids_sha256
     digests = []
     for question in (WAIT_QUESTION, "Name a colour.", WAIT_QUESTION, WAIT_QUESTION):
         ask(Client(app_url, verbose=False), question, **settings).result()  # a new conversation each time
@@ -140,16 +138,15 @@ def test_stop_cancels_the_run_and_keeps_what_it_produced(client, store):
         if len(thinking_of(messages)) > 20:
             break
     client.predict(api_name="/chat_stop")
-    while not job.done():
-        time.sleep(0.05)
-    messages, status, _ = job.outputs()[-1]
+    job.result()  # the job ends: the handler returned
+    outputs = job.outputs()
+    messages, status, _ = outputs[-1]
     info = status_of(status)
     assert info["state"] == "cancelled" and info["stop-reason"] == "cancelled"
     assert int(info["thinking-tokens"]) < 2000
     assert len(thinking_of(messages)) > 20, "the partial thinking is kept"
-    updates = len(job.outputs())
-    time.sleep(0.5)
-    assert len(job.outputs()) == updates, "no output after Stop"
+    states = [status_of(output[1])["state"] for output in outputs]
+    assert states.index("cancelled") == len(states) - 1, "the cancelled run's last update is the job's last output"
     assert list_runs(store, limit=1)[0]["status"] == "cancelled"
 
 

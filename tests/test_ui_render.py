@@ -1,4 +1,4 @@
-"""The UI's pure parts: events -> chat messages / status line, and the timed batching pump."""
+"""The UI's pure parts: a Run -> chat messages / status line, and the timed batching pump."""
 
 from __future__ import annotations
 
@@ -8,22 +8,27 @@ from s1app.events import (
     AnswerDelta,
     RunFinished,
     RunStarted,
-    RunStats,
     ThinkingCapped,
     ThinkingDelta,
     ThinkingEnded,
     WaitInserted,
 )
+from s1app.pump import Pump, WorkFailed
+from s1app.run import Run
 from s1app.ui.render import RunView, record_messages
-from s1app.ui.streaming import EventPump, RunFailed
 
 
-def stats(**overrides) -> RunStats:
-    values = dict(thinking_tokens=6, thinking_tokens_sampled=5, thinking_tokens_forced=1, forced_tokens=4,
-                  waits_inserted=1, answer_tokens=3, answer_tokens_sampled=1, prompt_tokens=10,
-                  thinking_end_reason="budget", stop_reason="end-of-answer", time_to_first_token_s=0.1,
-                  tokens_per_s=20.0, wall_s=1.5)
-    return RunStats(**{**values, **overrides})
+def view_of(events, clock=None) -> RunView:
+    """A view of a Run that folded ``events`` (as the engine's worker folds them)."""
+    run = Run(clock=clock) if clock is not None else Run()
+    view = RunView(run)
+    feed(view, events)
+    return view
+
+
+def feed(view: RunView, events) -> None:
+    for event in events:
+        view.run.add(event)
 
 
 def run_events():
@@ -38,7 +43,7 @@ def run_events():
         ThinkingEnded("budget", 6, "</think>", 1),
         AnswerDelta("Final Answer:", 2, forced=True),
         AnswerDelta(" 5", 1),
-        RunFinished(stats()),
+        RunFinished("end-of-answer"),
     ]
 
 
@@ -51,8 +56,7 @@ class FakeClock:
 
 
 def test_forced_text_is_marked_and_model_text_is_escaped():
-    view = RunView()
-    view.add(run_events())
+    view = view_of(run_events())
     thinking, answer = view.messages()
     assert thinking["metadata"]["status"] == "done"
     assert "1 Wait forced" in thinking["metadata"]["title"]
@@ -63,8 +67,7 @@ def test_forced_text_is_marked_and_model_text_is_escaped():
 
 
 def test_thinking_block_is_pending_while_the_model_thinks():
-    view = RunView()
-    view.add(run_events()[:3])
+    view = view_of(run_events()[:3])
     (thinking,) = view.messages()
     assert thinking["metadata"]["status"] == "pending"
     assert 'data-state="running"' in view.status_html()
@@ -72,38 +75,34 @@ def test_thinking_block_is_pending_while_the_model_thinks():
 
 def test_incremental_rendering_equals_rendering_everything_at_once():
     events = run_events()
-    whole = RunView()
-    whole.add(events)
-    stepwise = RunView()
+    whole = view_of(events)
+    stepwise = view_of([])
     for event in events:
-        stepwise.add([event])
+        feed(stepwise, [event])
         stepwise.messages()
     assert stepwise.messages() == whole.messages()
 
 
 def test_status_line_carries_tokens_budget_waits_and_stop_reason():
-    view = RunView()
-    view.add(run_events())
+    view = view_of(run_events())
     status = view.status_html()
     for attribute in ('data-state="finished"', 'data-thinking-tokens="6"', 'data-budget="6"', 'data-waits="1"',
                       'data-stop-reason="end-of-answer"'):
         assert attribute in status
-    assert "Waits inserted: 1" in status and "20.0 tok/s" in status
+    assert "Waits inserted: 1" in status and " tok/s" in status
 
 
 def test_live_tokens_per_second_counts_sampled_tokens_only():
     clock = FakeClock()
-    view = RunView(clock=clock)
-    view.add(run_events()[:2])  # first sampled delta: 2 tokens
+    view = view_of(run_events()[:2], clock)  # first sampled delta: 2 tokens
     clock.now += 1.0
-    view.add(run_events()[2:5])  # 1 more sampled, then a forced Wait
-    assert view.tokens_per_s == 2.0  # (3 sampled - 1) / 1 s
+    feed(view, run_events()[2:5])  # 1 more sampled, then a forced Wait
+    assert view.run.tokens_per_s == 2.0  # (3 sampled - 1) / 1 s
 
 
 def test_a_failed_run_keeps_its_partial_thinking_and_says_why():
-    view = RunView()
-    view.add(run_events()[:3])
-    view.add([RunFinished(stats(stop_reason="error", thinking_end_reason="error"), error="backend died")])
+    view = view_of(run_events()[:3])
+    feed(view, [RunFinished("error", error="backend died")])
     messages = view.messages()
     assert "Two" in messages[0]["content"]
     assert "backend died" in messages[-1]["content"]
@@ -134,9 +133,9 @@ def test_the_pump_batches_by_time_and_delivers_every_event_once_in_order():
         return events
 
     frozen = 0.0  # the pump's clock never reaches the interval again after the first batch
-    pump = EventPump(clock=lambda: frozen)
-    pump.start("a", produce(200))
-    pump.start("b", produce(100))
+    pump = Pump(clock=lambda: frozen)
+    pump.start_stream("a", produce(200))
+    pump.start_stream("b", produce(100))
     batches = []
     for batch in pump.batches(interval_s=0.05):
         batches.append(batch)
@@ -157,8 +156,8 @@ def test_the_pump_hands_over_a_runs_exception():
         yield ThinkingDelta("x", 1)
         raise ValueError("boom")
 
-    pump = EventPump()
-    pump.start("only", broken)
+    pump = Pump()
+    pump.start_stream("only", broken)
     items = [item for batch in pump.batches(0.01) for _, item in batch]
     assert items[0] == ThinkingDelta("x", 1)
-    assert isinstance(items[1], RunFailed) and str(items[1].error) == "boom"
+    assert isinstance(items[1], WorkFailed) and str(items[1].error) == "boom"

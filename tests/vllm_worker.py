@@ -23,8 +23,8 @@ from s1app.session import Session  # noqa: E402
 
 
 def finished_run(loaded, config: BudgetConfig, cancel: threading.Event | None = None):
-    events = list(Session(loaded).ask(QUESTION, config, cancel))
-    return events[-1], "".join(getattr(event, "text", "") for event in events)
+    run = Session(loaded).ask(QUESTION, config, cancel=cancel).wait()
+    return run, run.thinking + run.answer
 
 
 def main() -> None:
@@ -45,12 +45,12 @@ def main() -> None:
 
     cancel = threading.Event()
     deltas = 0
-    for event in Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=300, min_thinking_tokens=200), cancel):
+    last = Session(loaded).ask(QUESTION, BudgetConfig(max_thinking_tokens=300, min_thinking_tokens=200), cancel=cancel)
+    for event in last:
         if isinstance(event, ThinkingDelta):
             deltas += 1
             if deltas == 3:
                 cancel.set()
-        last = event
     report["cancel"] = {"stop_reason": last.stats.stop_reason, "thinking_tokens": last.stats.thinking_tokens}
 
     results: list = [None, None]

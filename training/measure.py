@@ -3,10 +3,10 @@
     python -m training.measure --model NAME --label trained [--max-thinking N] [--waits K] \\
         [--questions training/data/heldout-gsm8k-test-50.jsonl] --out docs/training/NAME.json
 
-Each question runs through ``Session.ask`` (greedy). Per run it records how thinking ended: by
-the model itself with the s1 delimiter (``<|im_start|>``, the start of ``<|im_start|>answer``),
-by the model ending its turn inside thinking (``<|im_end|>``: an instruct model that never
-learned to close thinking), by the budget, or by a loop; then whether the answer ended on its
+Each question runs through ``Session.ask`` (greedy). Per run it records how thinking ended (the
+engine's ThinkingEnded says): by the model itself with the s1 delimiter (``<|im_start|>``, the
+start of ``<|im_start|>answer``), by the model ending its turn inside thinking (``<|im_end|>``:
+an instruct model that never learned to close thinking), by the budget, or by a loop; then whether the answer ended on its
 own, how many thinking tokens, and whether the answer is right (``s1app.eval.grading``).
 "Uses the s1 format" = closed thinking with the delimiter, then answered and ended the answer.
 """
@@ -18,38 +18,17 @@ import json
 import statistics
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from s1app.backends.base import Finish
 from s1app.budget import BudgetConfig
-from s1app.forcing import BudgetForcer
 from s1app.eval.grading import grade
-from s1app.events import RunFinished
 from s1app.loading import LoadedModel, load_model
 from s1app.session import Session
 from training.data import load_rows
 
 DEFAULT_QUESTIONS = "training/data/heldout-gsm8k-test-50.jsonl"
-
-
-class RecordingBackend:
-    """The model's backend, unchanged, except that it remembers each generate call's Finish."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.finishes: list[Finish] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def generate(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        for item in self._inner.generate(*args, **kwargs):
-            if isinstance(item, Finish):
-                self.finishes.append(item)
-            yield item
 
 
 @dataclass
@@ -70,21 +49,18 @@ class RunRecord:
         return self.thinking_end == "delimiter" and self.stop_reason == "end-of-answer"
 
 
-def measure_one(model: LoadedModel, recorder: RecordingBackend, question: str, reference: str, config: BudgetConfig) -> RunRecord:
-    recorder.finishes.clear()
+def measure_one(model: LoadedModel, question: str, reference: str, config: BudgetConfig) -> RunRecord:
     run = Session(model).ask(question, config).wait()
-    finished = run.finished
-    assert isinstance(finished, RunFinished)
-    delimiter_id = model.format_tokens.end_of_thinking_ids[0]
-    first = recorder.finishes[0] if recorder.finishes else None
-    reason = finished.stats.thinking_end_reason
-    if reason == "model" and finished.stats.waits_inserted == 0 and first is not None:
-        thinking_end = "delimiter" if first.stop_token_id == delimiter_id else "end-of-turn"
+    stats = run.stats
+    assert stats is not None
+    reason = stats.thinking_end_reason
+    if reason == "model" and stats.waits_inserted == 0:
+        thinking_end = run.thinking_closed_by or "other"
     else:
         thinking_end = {"model": "model (after Waits)", "budget": "budget", "loop": "loop"}.get(reason, "other")
     graded = grade(run.answer, reference)
-    return RunRecord(question, reference, thinking_end, finished.stats.stop_reason, finished.stats.thinking_tokens,
-                     finished.stats.waits_inserted, run.answer, graded.extracted, bool(graded.correct))
+    return RunRecord(question, reference, thinking_end, stats.stop_reason, stats.thinking_tokens,
+                     stats.waits_inserted, run.answer, graded.extracted, bool(graded.correct))
 
 
 def summarize(records: list[RunRecord]) -> dict[str, Any]:
@@ -102,11 +78,9 @@ def summarize(records: list[RunRecord]) -> dict[str, Any]:
 
 def measure(model_spec: str, config: BudgetConfig, questions_file: str) -> tuple[dict[str, Any], list[RunRecord]]:
     loaded = load_model(model_spec, format="s1")
-    recorder = RecordingBackend(loaded.backend)
-    recorded = replace(loaded, backend=recorder, engine=BudgetForcer(recorder, loaded.format_tokens))  # type: ignore[arg-type]
     records: list[RunRecord] = []
     for number, row in enumerate(load_rows(questions_file), 1):
-        records.append(measure_one(recorded, recorder, row["question"], str(row["answer"]), config))
+        records.append(measure_one(loaded, row["question"], str(row["answer"]), config))
         last = records[-1]
         print(f"{number}: thinking {last.thinking_tokens} tokens, ended by {last.thinking_end}, correct {last.correct}",
               file=sys.stderr, flush=True)

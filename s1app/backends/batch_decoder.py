@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from s1app.backends.base import Finish, Piece
-from s1app.backends.deltas import length_finish
+from s1app.backends.call_limits import length_finish
 from s1app.backends.llamacpp_native import NativeSequences
 from s1app.errors import BackendError
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Collection, Iterator
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
-from s1app.backends.deltas import call_limit
+from s1app.backends.call_limits import call_limit
 from s1app.backends.local_tokenizer import TokenizerSide
 
 CANCEL_POLL_S = 0.1

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
-from s1app.backends.deltas import delta_pieces, length_finish
+from s1app.backends.call_limits import length_finish
+from s1app.backends.deltas import delta_pieces
 from s1app.backends.generating import GeneratingBackend
 from s1app.backends.local_tokenizer import LocalTokenizer, local_tokenizer
 from s1app.backends.openai_dialects import context_length as context_length_of

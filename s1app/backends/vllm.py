@@ -40,7 +40,8 @@ from vllm.sampling_params import RequestOutputKind  # noqa: E402
 from vllm.v1.engine.async_llm import AsyncLLM  # noqa: E402
 
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling  # noqa: E402
-from s1app.backends.deltas import delta_pieces, length_finish  # noqa: E402
+from s1app.backends.call_limits import length_finish  # noqa: E402
+from s1app.backends.deltas import delta_pieces  # noqa: E402
 from s1app.backends.generating import GeneratingBackend, drain  # noqa: E402
 from s1app.backends.local_tokenizer import HfTokenizer  # noqa: E402
 from s1app.errors import BackendError  # noqa: E402

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from typing import Annotated
 
 import typer
 
-from s1app.cli.logs import open_log, recorder_for
+from s1app.cancel import CancelScope
+from s1app.cli.logs import open_log
 from s1app.cli.run_options import RunOptions, with_run_options
 from s1app.cli.terminal_view import TerminalView
 from s1app.cli.watch import watch
@@ -27,10 +27,9 @@ def ask(
     question = validate_question(question)
     config = options.budget_config()
     session = Session(options.load())
-    cancel = threading.Event()
-    run = session.ask(question, config, cancel)
-    view = None if json_output else TerminalView()
-    interrupted = watch(run, cancel, view, recorder_for(open_log(options.db, options.no_log)))
+    scope = CancelScope()
+    run = session.ask(question, config, cancel=scope.new_flag(), log=open_log(options.db, options.no_log))
+    interrupted = watch(run, scope, None if json_output else TerminalView(run))
     if json_output:
         print(json.dumps(run.to_json(), ensure_ascii=False))
     if interrupted:

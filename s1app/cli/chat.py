@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 from rich.console import Console
 
-from s1app.cli.logs import open_log, recorder_for
+from s1app.cancel import CancelScope
+from s1app.cli.logs import open_log
 from s1app.cli.run_options import RunOptions, with_run_options
 from s1app.cli.terminal_view import TerminalView
 from s1app.cli.watch import watch
@@ -22,7 +21,7 @@ def chat(*, options: RunOptions) -> None:
     session = Session(loaded)
     console = Console(highlight=False)
     log = open_log(options.db, options.no_log)
-    conversation = log.new_conversation(source="chat") if log is not None else None
+    log = log.new_conversation(source="chat") if log is not None else None
     console.print(f"[bold]s1app chat[/] · {loaded.name} · thinking budget {config.max_thinking_tokens} · waits {config.num_waits}")
     while True:
         try:
@@ -34,10 +33,10 @@ def chat(*, options: RunOptions) -> None:
             return
         if not question.strip():
             continue
-        cancel = threading.Event()
+        scope = CancelScope()
         try:
-            run = session.ask(question, config, cancel)
+            run = session.ask(question, config, cancel=scope.new_flag(), log=log)
         except S1AppError as failure:  # a prompt too long for the context: say so, keep chatting
             console.print(f"[bold red]Error:[/] {failure}")
             continue
-        watch(run, cancel, TerminalView(console), recorder_for(log, conversation))
+        watch(run, scope, TerminalView(run, console))

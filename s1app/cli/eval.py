@@ -14,22 +14,42 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from s1app.cancel import CancelScope
 from s1app.cli.interrupts import first_ctrl_c_calls
 from s1app.cli.logs import open_log
 from s1app.cli.run_options import OPTION_TYPES, RunOptions
 from s1app.errors import ConfigError
 from s1app.eval.benches import BENCH_NAMES
-from s1app.eval.harness import EvalJob, EvalSummary, new_job, resumed_job, run_job, summarize_job
+from s1app.eval.harness import (
+    EvalJob,
+    EvalSummary,
+    new_job,
+    resumed_job,
+    run_job,
+    summarize_job,
+)
 from s1app.eval.methods import METHODS
-from s1app.eval.plan import DEFAULT_BUDGETS, DEFAULT_MAX_ANSWER_TOKENS, DEFAULT_MAX_TRIES, EvalPlan
+from s1app.eval.plan import (
+    DEFAULT_BUDGETS,
+    DEFAULT_MAX_TRIES,
+    EVAL_MAX_ANSWER_TOKENS,
+    EvalPlan,
+)
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
 from s1app.eval.rundir import default_out_dir
-from s1app.eval.runner import CancelScope
 from s1app.loading import load_model
+from s1app.store import RunLog
 
 ModelOption = OPTION_TYPES["model"]
 BackendOption = OPTION_TYPES["backend"]
@@ -49,7 +69,7 @@ def eval_command(
     votes: Annotated[Optional[str], typer.Option("--votes", help="Majority voting: samples per question, e.g. 1,2,4.")] = None,
     max_tries: Annotated[Optional[int], typer.Option("--max-tries", help=f"Rejection sampling: samples at most per question (default {DEFAULT_MAX_TRIES}).")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
-    max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {DEFAULT_MAX_ANSWER_TOKENS}).")] = None,
+    max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {EVAL_MAX_ANSWER_TOKENS}).")] = None,
     ceiling_tokens: Annotated[Optional[int], typer.Option("--ceiling-tokens", help="Cap for methods that do not cap thinking themselves (default: the context).")] = None,
     model: ModelOption = None,
     backend: BackendOption = None,
@@ -105,12 +125,12 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
         waits=options["--waits"], votes=options["--votes"],
         max_tries=DEFAULT_MAX_TRIES if options["--max-tries"] is None else options["--max-tries"],
         limit=options["--limit"],
-        max_answer_tokens=DEFAULT_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
+        max_answer_tokens=EVAL_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
         ceiling_tokens=options["--ceiling-tokens"], model=options["--model"], backend=options["--backend"])
     return new_job(plan, out_dir, loader)
 
 
-def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> bool:
+def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console) -> bool:
     """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
     scope = CancelScope()
     finished = job.rundir.records()
@@ -126,8 +146,7 @@ def _run_with_progress(job: EvalJob, parallel: int, store, console: Console) -> 
             correct += record.correct
             progress.update(task, advance=1, score=f"{correct} correct")
 
-        result = run_job(job, parallel=parallel, scope=scope, store=store, on_record=advance,
-                         warn=lambda message: console.print(f"[bold yellow]Warning:[/] {message}"))
+        result = run_job(job, parallel=parallel, scope=scope, log=log, on_record=advance)
     return result.cancelled
 
 

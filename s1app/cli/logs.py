@@ -1,5 +1,5 @@
-"""`s1app logs ...`: list, search, show, export and import the session log; and the recording
-helpers `ask` and `chat` use (a store failure warns and the run goes on unrecorded)."""
+"""`s1app logs ...`: list, search, show, export and import the session log; and ``open_log``, the
+RunLog that `ask`, `chat` and `eval` record into (a store failure warns and runs go on unrecorded)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from rich.text import Text
 from s1app.cli.run_options import OPTION_TYPES
 from s1app.errors import StoreError
 from s1app.store import (
-    Conversation,
-    RunRecorder,
-    Store,
+    RunLog,
     export_runs,
     get_run,
     import_runs,
@@ -135,22 +133,15 @@ def _warn(message: str) -> None:
     Console(stderr=True).print(f"[bold yellow]Warning:[/] {message}", highlight=False)
 
 
-def open_log(db: str | None, no_log: bool) -> Store | None:
+def open_log(db: str | None, no_log: bool) -> RunLog | None:
     """The session log to record into, or None (--no-log, or it cannot be opened: warns)."""
     if no_log:
         return None
     try:
-        return open_store(db)
+        return RunLog(open_store(db), warn=_warn)
     except StoreError as failure:
         _warn(f"{failure} Going on without recording.")
         return None
-
-
-def recorder_for(store: Store | None, conversation: Conversation | None = None) -> RunRecorder | None:
-    if store is None:
-        return None
-    return RunRecorder(store, conversation,
-                       on_error=lambda failure: _warn(f"{failure} The run goes on, no longer recorded."))
 
 
 def _local_time(utc_iso: str | None) -> str:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from s1app.backends import BackendOptions
-from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
+from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.formats import check_switches, get_format
 from s1app.loading import LoadedModel, load_entry
 from s1app.registry import resolve_model, with_overrides
@@ -55,17 +55,17 @@ class RunOptions:
     model: Optional[str] = None
     backend: Optional[str] = None
     format: str = "auto"
-    max_thinking: Optional[int] = None
-    min_thinking: int = 0
-    waits: int = 0
-    ignore_str: str = "Wait"
-    max_answer: int = DEFAULT_MAX_ANSWER_TOKENS
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: Optional[int] = None
-    loop_detect: bool = True
-    reasoning_effort: Optional[str] = None
-    thinking: bool = True
+    max_thinking: Optional[int] = DEFAULTS.max_thinking_tokens
+    min_thinking: int = DEFAULTS.min_thinking_tokens
+    waits: int = DEFAULTS.num_waits
+    ignore_str: str = DEFAULTS.ignore_str
+    max_answer: int = DEFAULTS.max_answer_tokens
+    temperature: float = DEFAULTS.temperature
+    top_p: float = DEFAULTS.top_p
+    seed: Optional[int] = DEFAULTS.seed
+    loop_detect: bool = DEFAULTS.loop.enabled
+    reasoning_effort: Optional[str] = DEFAULTS.reasoning_effort
+    thinking: bool = DEFAULTS.thinking
     base_url: Optional[str] = None
     api_key: Optional[str] = None
     timeout: float = 60.0

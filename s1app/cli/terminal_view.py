@@ -6,8 +6,6 @@ status line stay live at the bottom. Piped, it writes plain text and one status 
 
 from __future__ import annotations
 
-import time
-
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
@@ -22,7 +20,7 @@ from s1app.events import (
     ThinkingDelta,
     ThinkingEnded,
 )
-from s1app.run_fold import RunFold
+from s1app.run import Run
 
 THINKING_STYLE = "dim"
 FORCED_STYLE = "bold black on yellow"
@@ -35,13 +33,13 @@ END_LABELS = {
 
 
 class TerminalView:
-    def __init__(self, console: Console | None = None) -> None:
+    """Draws one Run: each event as it is shown, the counters and rate read from the Run."""
+
+    def __init__(self, run: Run, console: Console | None = None) -> None:
+        self.run = run
         self.console = console or Console(highlight=False)
         self.live_mode = self.console.is_terminal
         self.partial = Text()
-        self.fold = RunFold()
-        self.started = time.perf_counter()
-        self.first_token_at: float | None = None
         self.live: Live | None = None
         self.at_line_start = True  # plain mode: whether the last text written ended a line
         if self.live_mode:
@@ -51,16 +49,14 @@ class TerminalView:
     # -- events ---------------------------------------------------------------------------
 
     def show(self, event: Event) -> None:
-        self.fold.add(event)
-        if self.first_token_at is None and self.fold.sampled_tokens:
-            self.first_token_at = time.perf_counter()
+        """Draw ``event``, one the Run has already folded."""
         match event:
             case ThinkingDelta(text=text, forced=forced):
                 self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else THINKING_STYLE)
             case AnswerDelta(text=text, forced=forced):
                 self._write(f"[{text}]" if forced and not self.live_mode else text, FORCED_STYLE if forced else "")
             case RunStarted(model=model, backend=backend, format=fmt):
-                budget = self.fold.budget_tokens
+                budget = self.run.budget_tokens
                 self._line(Text(f"{model} · {backend} · format {fmt} · thinking budget {budget} tokens", style="bold"))
                 self._line(Text("Thinking…", style="italic"))
             case BudgetClipped(message=message):
@@ -79,12 +75,12 @@ class TerminalView:
                 self._refresh()
         self._refresh()
 
-    def close(self, finished: RunFinished | None) -> None:
+    def close(self) -> None:
         self._flush_partial()
         if self.live is not None:
             self.live.stop()
-        if finished is not None:
-            stats = finished.stats
+        finished, stats = self.run.finished, self.run.stats
+        if finished is not None and stats is not None:
             line = (
                 f"thinking {stats.thinking_tokens} tokens ({stats.thinking_tokens_forced} forced) · "
                 f"waits {stats.waits_inserted} · answer {stats.answer_tokens} tokens · "
@@ -126,14 +122,11 @@ class TerminalView:
             self.at_line_start = True
 
     def _status(self) -> Text:
-        fold = self.fold
-        elapsed = time.perf_counter() - self.started
-        rate = 0.0
-        if self.first_token_at is not None and fold.sampled_tokens > 1:
-            rate = (fold.sampled_tokens - 1) / max(time.perf_counter() - self.first_token_at, 1e-9)
-        budget = "∞" if fold.budget_tokens is None else str(fold.budget_tokens)
+        run = self.run
+        budget = "∞" if run.budget_tokens is None else str(run.budget_tokens)
         return Text(
-            f"thinking {fold.thinking_tokens}/{budget} tokens · waits {fold.waits_inserted} · {rate:.1f} tok/s · {elapsed:.1f} s",
+            f"thinking {run.thinking_tokens}/{budget} tokens · waits {run.waits_inserted} · "
+            f"{run.tokens_per_s:.1f} tok/s · {run.elapsed_s:.1f} s",
             style="bold cyan",
         )
 

@@ -3,7 +3,7 @@
 The CLI (`s1app eval`) and the UI's Benchmark tab both drive this::
 
     job = new_job(plan, out_dir)            # or resumed_job(run_id, out_dir)
-    result = run_job(job, parallel=8, scope=CancelScope(), store=store_or_None, on_record=...)
+    result = run_job(job, parallel=8, scope=CancelScope(), log=run_log_or_None, on_record=...)
     summary = summarize_job(job)            # tables, summary.md/.json and the plot in the folder
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from s1app.cancel import CancelScope
 from s1app.errors import EvalRunError, StoreError
 from s1app.eval.benches import Bench, load_bench
 from s1app.eval.metrics import MethodSummary, summarize
@@ -22,8 +23,9 @@ from s1app.eval.plots import save_accuracy_plot
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import summary_json, summary_markdown
 from s1app.eval.rundir import PLOT, SUMMARY_JSON, SUMMARY_MD, EvalRunDir
-from s1app.eval.runner import CancelScope, EngineAsk, ExecuteResult, execute, store_run_log
+from s1app.eval.runner import EngineAsk, ExecuteResult, execute
 from s1app.loading import LoadedModel, load_model
+from s1app.store import RunLog
 
 
 @dataclass
@@ -73,13 +75,12 @@ def resumed_job(run: str, out_dir: Path, loader: Callable[..., LoadedModel] = lo
     return EvalJob(rundir, bench, model)
 
 
-def run_job(job: EvalJob, *, parallel: int, scope: CancelScope, store=None,
-            warn: Callable[[str], None] = lambda message: None,
+def run_job(job: EvalJob, *, parallel: int, scope: CancelScope, log: RunLog | None = None,
             on_record: Callable[[ItemRecord], None] | None = None) -> ExecuteResult:
-    """Run the items not yet done. ``store``: log runs and eval records to the session log (None: don't)."""
-    sink = _StoreSink(store, job.rundir, warn) if store is not None else None
-    ask = EngineAsk(job.model, job.rundir.plan.max_answer_tokens, scope,
-                    new_log=store_run_log(store, warn) if store is not None else None)
+    """Run the items not yet done. ``log``: record the runs and the eval's rows in the session log
+    (None: don't); a failure to write it warns once through ``log.warn`` and the eval goes on."""
+    sink = _StoreSink(log.store, job.rundir, log.warn) if log is not None else None
+    ask = EngineAsk(job.model, job.rundir.plan.max_answer_tokens, scope, log)
 
     def recorded(record: ItemRecord) -> None:
         if sink is not None:

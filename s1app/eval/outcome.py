@@ -1,17 +1,15 @@
-"""One engine run, as eval needs it: fold the run's events into a RunOutcome.
+"""One engine run, as eval needs it: read a Run to its end into a RunOutcome.
 
-``outcome_of`` is the only place eval reads events. It folds them with the RunFold that the
-engine, views and store use, and takes what eval grades and counts from it.
+``outcome_of`` is the only place eval reads a run. It takes what eval grades and counts from the
+Run, the one fold the engine, views and store read too.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from s1app.events import Event
-from s1app.run_fold import RunFold
+from s1app.run import Run
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,28 +36,25 @@ class RunOutcome:
 
 
 def outcome_of(
-    events: Iterable[Event],
+    run: Run,
     *,
     stop_above_thinking_tokens: int | None = None,
     stop: threading.Event | None = None,
 ) -> RunOutcome:
     """Read a run to its end. With ``stop_above_thinking_tokens``, set ``stop`` (the run's cancel
     flag) as soon as thinking passes that many tokens; the run then ends early, marked so."""
-    fold = RunFold()
     stopped_early = False
-    for event in events:
-        fold.add(event)
+    for _ in run:
         if (stop_above_thinking_tokens is not None and not stopped_early
-                and fold.thinking_tokens > stop_above_thinking_tokens and stop is not None):
+                and run.thinking_tokens > stop_above_thinking_tokens and stop is not None):
             stopped_early = True
             stop.set()
-    finished = fold.finished
-    if finished is None:
+    stats = run.stats
+    if stats is None:
         raise RuntimeError("the engine's event stream ended without RunFinished")
-    stats = finished.stats
     return RunOutcome(
-        run_id=fold.run_id,
-        answer=fold.answer,
+        run_id=run.run_id,
+        answer=run.answer,
         thinking_tokens=stats.thinking_tokens,
         forced_tokens=stats.forced_tokens,
         waits_inserted=stats.waits_inserted,
@@ -68,6 +63,6 @@ def outcome_of(
         thinking_end_reason=stats.thinking_end_reason,
         stop_reason=stats.stop_reason,
         wall_s=stats.wall_s,
-        error=finished.error,
+        error=run.finished.error if run.finished else None,
         stopped_early=stopped_early,
     )

@@ -1,24 +1,15 @@
-"""Events of a private item's run (GPQA) with every piece of question or model text taken out.
+"""What the session log may keep of a private item's run (GPQA).
 
-What is left is what the session log may keep: the item's label instead of the question, the
-token counts, the engine's own interventions ("Wait", the delimiter, "Final Answer:") and the
-stats. The model's text may quote the question, so it goes too. Grading reads the real events;
-only the copy sent to the log is redacted.
+The item's label instead of the question, the token counts, the engine's own interventions
+("Wait", the delimiter, "Final Answer:") and the stats: no question and no model text (it may
+quote the question). Grading reads the real Run; the store's recorder writes the run with
+``private_label`` and keeps none of the model's text (s1app.store.recorder).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-from s1app.events import AnswerDelta, Event, LoopDetected, RunStarted, ThinkingDelta
+from s1app.eval.benches import Item
 
 
-def redacted(event: Event, label: str) -> Event:
-    match event:
-        case RunStarted():
-            return dataclasses.replace(event, question=label)
-        case ThinkingDelta(forced=False) | AnswerDelta(forced=False):
-            return dataclasses.replace(event, text="")
-        case LoopDetected():
-            return dataclasses.replace(event, repeated_text="")
-    return event
+def private_label(item: Item) -> str:
+    return f"{item.item_id} (private benchmark: text not logged)"

@@ -12,25 +12,27 @@ already finished are still written, and cancelled ones are not: a resume runs th
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from s1app.budget import BudgetConfig
-from s1app.errors import BackendError, StoreError
+from s1app.cancel import CancelScope
+from s1app.errors import BackendError
 from s1app.eval.benches import Bench, Item
 from s1app.eval.methods import Setting
 from s1app.eval.outcome import RunOutcome, outcome_of
 from s1app.eval.policies import Ask, run_item
-from s1app.eval.privacy import redacted
+from s1app.eval.privacy import private_label
 from s1app.eval.prompts import with_instruction
 from s1app.eval.records import ItemRecord
-from s1app.eval.rundir import EvalRunDir
-from s1app.events import Event
 from s1app.loading import LoadedModel
+from s1app.run import Run
 from s1app.session import Session
+
+if TYPE_CHECKING:
+    from s1app.store import RunLog
 
 POLL_S = 0.2
 """How often the waiting thread looks up from its futures (to notice a cancel)."""
@@ -40,64 +42,29 @@ class EvalCancelled(Exception):
     """The eval was cancelled while this item ran: the item is not recorded."""
 
 
-class CancelScope:
-    """The cancel flags of every run in flight; ``cancel_all`` stops them all, and any started later."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._flags: set[threading.Event] = set()
-        self.cancelled = threading.Event()
-
-    def new_flag(self) -> threading.Event:
-        flag = threading.Event()
-        with self._lock:
-            if self.cancelled.is_set():
-                flag.set()
-            self._flags.add(flag)
-        return flag
-
-    def release(self, flag: threading.Event) -> None:
-        with self._lock:
-            self._flags.discard(flag)
-
-    def cancel_all(self) -> None:
-        with self._lock:
-            self.cancelled.set()
-            for flag in self._flags:
-                flag.set()
-
-
-class RunLog(Protocol):
-    """Where a run's events are logged (s1app.store.RunRecorder fits)."""
-
-    def record(self, event: Event) -> None: ...
-
-    def close(self) -> None: ...
-
-
 @dataclass
 class EngineAsk:
-    """The Ask that policies use: one single-turn Session.ask, logged when ``new_log`` is given."""
+    """The Ask that policies use: one single-turn Session.ask, logged when ``log`` is given
+    (a private item's run with its text taken out, see RunRecorder)."""
 
     model: LoadedModel
     max_answer_tokens: int
     scope: CancelScope
-    new_log: Callable[[], RunLog] | None = None
+    log: RunLog | None = None
+    on_run: Callable[[Run], None] | None = None
+    """Told of each run as it starts (in the worker thread): a view can watch it live."""
 
     def __call__(self, item: Item, setting: Setting, *, seed: int | None = None,
                  stop_above_thinking_tokens: int | None = None) -> RunOutcome:
         config = BudgetConfig(max_thinking_tokens=setting.max_thinking_tokens, num_waits=setting.num_waits,
                               max_answer_tokens=self.max_answer_tokens, temperature=setting.temperature, seed=seed)
-        flag = self.scope.new_flag()
-        log = self.new_log() if self.new_log is not None else None
-        try:
-            events = Session(self.model).ask(with_instruction(item.question, setting.instruction), config, flag)
-            outcome = outcome_of(_logged(events, item, log), stop_above_thinking_tokens=stop_above_thinking_tokens,
-                                 stop=flag)
-        finally:
-            self.scope.release(flag)
-            if log is not None:
-                log.close()
+        with self.scope.flag() as flag:
+            run = Session(self.model).ask(with_instruction(item.question, setting.instruction), config, cancel=flag)
+            if self.log is not None:
+                self.log.attach(run, private_label=private_label(item) if item.private else None)
+            if self.on_run is not None:
+                self.on_run(run)
+            outcome = outcome_of(run, stop_above_thinking_tokens=stop_above_thinking_tokens, stop=flag)
         if self.scope.cancelled.is_set() or outcome.cancelled:
             raise EvalCancelled(item.item_id)
         if outcome.error:
@@ -106,13 +73,28 @@ class EngineAsk:
         return outcome
 
 
-def _logged(events: Iterator[Event], item: Item, log: RunLog | None) -> Iterator[Event]:
-    """The events, each also sent to ``log``: a private item's copy with its text taken out."""
-    label = f"{item.item_id} (private benchmark: text not logged)"
-    for event in events:
-        if log is not None:
-            log.record(redacted(event, label) if item.private else event)
-        yield event
+class Records(Protocol):
+    """Where finished items go: an eval run's folder (rundir.EvalRunDir) or a list in memory."""
+
+    settings: list[Setting]
+
+    def records(self) -> list[ItemRecord]: ...
+
+    def append(self, record: ItemRecord) -> None: ...
+
+
+@dataclass
+class RecordsInMemory:
+    """Records kept only in memory: the Sweep tab's one-question plan (nothing to resume)."""
+
+    settings: list[Setting]
+    kept: list[ItemRecord] = field(default_factory=list)
+
+    def records(self) -> list[ItemRecord]:
+        return list(self.kept)
+
+    def append(self, record: ItemRecord) -> None:
+        self.kept.append(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +103,7 @@ class ExecuteResult:
     cancelled: bool
 
 
-def execute(rundir: EvalRunDir, bench: Bench, ask: Ask, *, parallel: int, scope: CancelScope,
+def execute(rundir: Records, bench: Bench, ask: Ask, *, parallel: int, scope: CancelScope,
             on_record: Callable[[ItemRecord], None] | None = None) -> ExecuteResult:
     """Run every (setting, item) not yet in ``rundir``; append each graded item as it finishes.
 
@@ -161,17 +143,3 @@ def execute(rundir: EvalRunDir, bench: Bench, ask: Ask, *, parallel: int, scope:
     if failure is not None:
         raise failure
     return ExecuteResult(written, scope.cancelled.is_set())
-
-
-def store_run_log(store, warn: Callable[[str], None]) -> Callable[[], RunLog]:
-    """A ``new_log`` for EngineAsk: a RunRecorder per run; a store failure warns once, the eval goes on."""
-    from s1app.store import RunRecorder
-
-    warned = threading.Event()
-
-    def on_error(failure: StoreError) -> None:
-        if not warned.is_set():
-            warned.set()
-            warn(f"{failure} The eval goes on; its runs are no longer all logged.")
-
-    return lambda: RunRecorder(store, on_error=on_error)

@@ -10,12 +10,14 @@ Public API (stable: `s1app logs`, `s1app ask/chat` and the UI's History tab use 
 
     conversation = store.new_conversation(source="chat", title=None)
                                       # a multi-turn chat; its row is written with its first run
-    recorder = RunRecorder(store, conversation=None, on_error=None)
-    for event in session.ask(question, config, cancel):
-        recorder.record(event)        # never raises: on a store failure it calls
-                                      # on_error(StoreError) once and stops recording
-    recorder.close()                  # marks the run "interrupted" if it never finished
-    recorder.run_id, recorder.error   # also a context manager (close() on exit)
+    log = RunLog(store, conversation=None, warn=print)   # the one logging path of every front end
+    run = session.ask(question, config, cancel=flag, log=log)
+                                      # a RunRecorder subscribes to the Run: each event is written
+                                      # after the Run folds it; it never raises: on a store failure
+                                      # log.warn is told once and the run goes on unrecorded; a run
+                                      # whose stream ends before RunFinished is kept "interrupted"
+    RunRecorder.attach(store, run, conversation=None, on_error=None, private_label=None)
+                                      # the same, by hand; recorder.run_id, recorder.error
 
     list_runs(store, limit=20, search=None, offset=0) -> list[dict]
         newest first; summaries: id, started_at, status, model, backend, format, question,
@@ -43,11 +45,13 @@ from s1app.store.export import ImportReport, export_runs, import_runs
 from s1app.store.queries import count_runs, get_run, iter_runs, list_runs
 from s1app.store.recorder import RunRecorder
 from s1app.store.records import RUN_RECORD_KEYS
+from s1app.store.run_log import RunLog
 
 __all__ = [
     "RUN_RECORD_KEYS",
     "Conversation",
     "ImportReport",
+    "RunLog",
     "RunRecorder",
     "Store",
     "count_runs",

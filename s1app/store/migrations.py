@@ -1,7 +1,7 @@
 """The schema, grown by named migration functions applied in order (the simonw/llm pattern).
 
 Each function runs once per database; its name is then recorded in ``_s1app_migrations``.
-Never edit or reorder a released migration: add ``m003_...`` instead. A database holding a
+Never edit or reorder a released migration: add the next ``m0NN_...`` function instead. A database holding a
 migration name this code does not know was written by a newer s1app (see ``unknown_migrations``).
 """
 

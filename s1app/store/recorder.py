@@ -1,4 +1,4 @@
-"""RunRecorder: subscribe to one run's events and keep its row in the store up to date.
+"""RunRecorder: subscribe to one Run and keep its row in the store up to date.
 
 The row is written on RunStarted (status "running"), updated at least once a second while text
 streams and at once on every intervention, and finalized on RunFinished. While the run streams,
@@ -18,7 +18,7 @@ from typing import Any
 
 from s1app.errors import StoreError
 from s1app.events import AnswerDelta, Event, RunFinished, RunStarted, ThinkingDelta
-from s1app.run_fold import RunFold
+from s1app.run import Run
 from s1app.store import text_chunks
 from s1app.store.db import Conversation, Store, utc_now
 from s1app.store.liveness import writer_identity
@@ -28,24 +28,32 @@ FLUSH_INTERVAL_S = 0.5
 
 
 class RunRecorder:
-    """Records one run. ``record`` never raises: on a store failure it remembers the StoreError in
-    ``error``, calls ``on_error`` once, and ignores the rest of the run (the run itself goes on)."""
+    """Records one run, reading what it writes from the Run it listens to (``attach``).
+
+    ``record`` never raises: on a store failure it remembers the StoreError in ``error``, calls
+    ``on_error`` once, and ignores the rest of the run (the run itself goes on). With
+    ``private_label`` the log keeps that label instead of the question and none of the model's
+    text (a private benchmark's item: GPQA); counts and the engine's forced text stay.
+    """
 
     def __init__(
         self,
         store: Store,
+        run: Run,
         conversation: Conversation | None = None,
         on_error: Callable[[StoreError], None] | None = None,
         *,
+        private_label: str | None = None,
         flush_interval_s: float = FLUSH_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self.fold = run
         self.conversation = conversation
         self.on_error = on_error
+        self.private_label = private_label
         self.flush_interval_s = flush_interval_s
         self.clock = clock
-        self.fold = RunFold()
         self.error: StoreError | None = None
         self._written_interventions = 0
         self._chunk_cursor = (0, 0)
@@ -65,10 +73,19 @@ class RunRecorder:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @classmethod
+    def attach(cls, store: Store, run: Run, conversation: Conversation | None = None,
+               on_error: Callable[[StoreError], None] | None = None, **options: Any) -> RunRecorder:
+        """A recorder subscribed to ``run``: each event is written after the Run has folded it, and
+        the recorder is closed when the run's stream ends, however it ends."""
+        recorder = cls(store, run, conversation, on_error, **options)
+        run.subscribe(recorder.record, recorder.close)
+        return recorder
+
     def record(self, event: Event) -> None:
+        """Write what ``event`` changed (already folded into the Run)."""
         if self.error is not None or self._done:
             return
-        self.fold.add(event)
         try:
             self._handle(event)
         except StoreError as failure:
@@ -105,7 +122,8 @@ class RunRecorder:
         pid, host = writer_identity()
         started = self.fold.started
         row = {
-            **self._progress(), "id": started.run_id, "question": started.question, "model": started.model,
+            **self._progress(), "id": started.run_id, "question": self.private_label or started.question,
+            "model": started.model,
             "backend": started.backend, "format": started.format,
             "settings": json.dumps(started.settings, ensure_ascii=False), "prompt_tokens": started.prompt_tokens,
             "started_at": started.started_at, "status": "running", "writer_pid": pid, "writer_host": host,
@@ -130,7 +148,7 @@ class RunRecorder:
         self._done = True
         if not self._started:
             return
-        stats = asdict(finished.stats)
+        stats = asdict(self.fold.stats)
         stats.pop("prompt_tokens", None)
         self._write(final=True, **stats, status=self.fold.status, error=finished.error,
                     finished_at=finished.finished_at or utc_now())
@@ -149,8 +167,10 @@ class RunRecorder:
                 db[text_chunks.TABLE].insert_all(chunks)
             row = {**self._progress(), **fields}
             if final:
-                row.update(thinking=self.fold.thinking, answer=self.fold.answer,
-                           segments=json.dumps([s.to_dict() for s in self.fold.segments], ensure_ascii=False))
+                segments = [{**s.to_dict(), "text": self._shown(s.text, s.forced)} for s in self.fold.segments]
+                row.update(thinking="".join(s["text"] for s in segments if s["section"] == "thinking"),
+                           answer="".join(s["text"] for s in segments if s["section"] == "answer"),
+                           segments=json.dumps(segments, ensure_ascii=False))
                 db.execute(f"delete from {text_chunks.TABLE} where run_id = ?", [run_id])
             db["runs"].update(run_id, row)
             if interventions:
@@ -168,7 +188,7 @@ class RunRecorder:
             if len(segment.parts) > part:
                 chunks.append({"run_id": self.fold.run_id, "seq": self._chunks_written + len(chunks),
                                "section": segment.section, "forced": int(segment.forced),
-                               "text": "".join(segment.parts[part:])})
+                               "text": self._shown("".join(segment.parts[part:]), segment.forced)})
             if index == len(segments) - 1:
                 part = len(segment.parts)  # the last segment may still grow
                 break
@@ -176,6 +196,10 @@ class RunRecorder:
         self._chunk_cursor = (index, part)
         self._chunks_written += len(chunks)
         return chunks
+
+    def _shown(self, text: str, forced: bool) -> str:
+        """What the log may keep of a stretch of text: a private run keeps only the engine's own."""
+        return text if forced or self.private_label is None else ""
 
     def _progress(self) -> dict[str, Any]:
         fold = self.fold

@@ -7,11 +7,15 @@ store's own bookkeeping and stay out of records.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
-STATUSES = ("running", "finished", "cancelled", "failed", "interrupted")
-INTERVENTION_KINDS = ("wait", "cap", "final-answer", "loop-break")
-SECTIONS = ("thinking", "delimiter", "answer")
+from s1app.events import InterventionKind, Section
+from s1app.run import RunStatus
+
+STATUSES = (*get_args(RunStatus), "interrupted")
+"""A Run's statuses, and the store's own: a run whose writer died before it finished."""
+INTERVENTION_KINDS = get_args(InterventionKind)
+SECTIONS = get_args(Section)
 
 JSON_COLUMNS = ("settings", "segments", "warnings")
 RUN_COLUMNS = (

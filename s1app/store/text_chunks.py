@@ -12,22 +12,20 @@ from typing import Any
 
 import sqlite_utils
 
+from s1app.segments import Segment, append_text
+
 TABLE = "run_text_chunks"
 
 
 def text_from_chunks(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """thinking, answer and segments (the runs columns) from a run's chunks, in order."""
-    segments: list[dict[str, Any]] = []
+    """thinking, answer and segments (the runs columns) from a run's chunks, joined as the Run joins text."""
+    segments: list[Segment] = []
     for chunk in chunks:
-        last = segments[-1] if segments else None
-        if last is not None and last["section"] == chunk["section"] and last["forced"] == bool(chunk["forced"]):
-            last["text"] += chunk["text"]
-        else:
-            segments.append({"section": chunk["section"], "text": chunk["text"], "forced": bool(chunk["forced"])})
+        append_text(segments, chunk["section"], chunk["text"], bool(chunk["forced"]))
     return {
-        "thinking": "".join(s["text"] for s in segments if s["section"] == "thinking"),
-        "answer": "".join(s["text"] for s in segments if s["section"] == "answer"),
-        "segments": json.dumps(segments, ensure_ascii=False),
+        "thinking": "".join(s.text for s in segments if s.section == "thinking"),
+        "answer": "".join(s.text for s in segments if s.section == "answer"),
+        "segments": json.dumps([s.to_dict() for s in segments], ensure_ascii=False),
     }
 
 

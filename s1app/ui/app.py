@@ -14,9 +14,9 @@ from s1app.ui.history import HistoryTab
 from s1app.ui.render import CSS
 from s1app.ui.sweep import SweepTab
 
-# Concurrent runs per event listener. The llama.cpp backend holds a pool of 2 contexts, so two
-# runs generate at once (two users, or the two sides of a compare) and later ones wait for a
-# context inside the backend rather than in Gradio's queue.
+# Concurrent handlers per event listener. The llama.cpp backend decodes every running sequence
+# in one batch (up to its --parallel slots; runs beyond wait for a slot inside the backend rather
+# than in Gradio's queue), so two users, or the two sides of a compare, generate at once.
 CONCURRENCY_PER_LISTENER = 4
 
 # Gradio's queue looks for new work every 1 ms, and for progress to send every 10 ms, even when
@@ -51,7 +51,7 @@ def build_app(ctx: UIContext) -> gr.Blocks:
                 HistoryTab(ctx).build(history_tab)
 
         def stop_closed_session(request: gr.Request) -> None:
-            ctx.stop_flags.stop_session(request.session_hash)
+            ctx.scopes.stop_session(request.session_hash)
 
         demo.unload(stop_closed_session)
     demo.queue(default_concurrency_limit=CONCURRENCY_PER_LISTENER)

@@ -8,14 +8,13 @@ answers are shown, never a question (GPQA's must not appear in plain text).
 from __future__ import annotations
 
 import html
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from s1app.cancel import CancelScope
 from s1app.errors import S1AppError
 from s1app.eval.benches import BENCH_NAMES
 from s1app.eval.harness import EvalJob, new_job, run_job, summarize_job
@@ -25,10 +24,11 @@ from s1app.eval.plan import DEFAULT_BUDGETS, EvalPlan
 from s1app.eval.plots import accuracy_figure
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
 from s1app.eval.rundir import default_out_dir
-from s1app.eval.runner import CancelScope
-from s1app.ui.context import BACKEND_CHOICES, UIContext, whole_number
+from s1app.numbers import whole_number
+from s1app.pump import Pump, WorkFailed
+from s1app.ui.context import BACKEND_CHOICES, UIContext
 from s1app.ui.render import error_status_html
-from s1app.ui.streaming import stop_flag
+from s1app.ui.streaming import cancel_scope
 
 UPDATE_EVERY_S = 0.5
 
@@ -51,58 +51,32 @@ class BenchTab:
         except S1AppError as failure:
             yield [], [], None, error_status_html(str(failure))
             return
-        with stop_flag(self.ctx, request.session_hash, "bench") as flag:
-            yield from self._follow(job, workers, flag)
+        with cancel_scope(self.ctx, request.session_hash, "bench") as scope:
+            yield from self._follow(job, workers, scope)
 
-    def _follow(self, job: EvalJob, workers: int, flag: threading.Event) -> Iterator[tuple]:
-        scope, finished = CancelScope(), queue.Queue()
-        store = self.ctx.store if self.ctx.log_runs else None
-
-        def work() -> None:
-            try:
-                run_job(job, parallel=workers, scope=scope, store=store, on_record=lambda r: finished.put(r))
-                finished.put(None)
-            except BaseException as failure:  # shown in the status line
-                finished.put(failure)
-
-        threading.Thread(target=work, daemon=True, name="s1app-ui-bench").start()
-        try:
-            yield from self._updates(job, scope, finished, flag)
-        finally:
-            scope.cancel_all()  # the page went away mid-run (or the run is over: then a no-op)
-
-    def _updates(self, job: EvalJob, scope: CancelScope, finished: queue.Queue, flag: threading.Event) -> Iterator[tuple]:
+    def _follow(self, job: EvalJob, workers: int, scope: CancelScope) -> Iterator[tuple]:
+        """Run the eval in a worker (its runs cancelled with ``scope``); yield the tables per batch."""
         labels = {setting.key: setting.label for setting in job.rundir.settings}
-        records, outcome = [], "running"
-        while outcome == "running":
-            if flag.is_set():
-                scope.cancel_all()
-            try:
-                item = finished.get(timeout=UPDATE_EVERY_S)
-            except queue.Empty:
-                continue
-            while True:
-                if item is None or isinstance(item, BaseException):
-                    outcome = item or "done"
-                    break
-                records.append(item)
-                try:
-                    item = finished.get_nowait()
-                except queue.Empty:
-                    break
+        log = self.ctx.run_log()
+        pump: Pump = Pump()
+        pump.start("bench", lambda emit: run_job(job, parallel=workers, scope=scope, log=log, on_record=emit))
+        records: list = []
+        for batch in pump.batches(UPDATE_EVERY_S):
+            failures = [item for _, item in batch if isinstance(item, WorkFailed)]
+            if failures:
+                yield gr.skip(), gr.skip(), gr.skip(), error_status_html(f"{failures[0].error} (run {job.rundir.run_id})")
+                return
+            records += [item for _, item in batch]
             methods = summarize(records, labels)
             yield (method_rows(methods), point_rows(methods), accuracy_figure(methods) if methods else gr.skip(),
                    _status(job, len(records), "running"))
-        if isinstance(outcome, BaseException):
-            yield gr.skip(), gr.skip(), gr.skip(), error_status_html(f"{outcome} (run {job.rundir.run_id})")
-            return
         summary = summarize_job(job)
         state = "stopped" if scope.cancelled.is_set() else "finished"
         yield (method_rows(summary.methods), point_rows(summary.methods), accuracy_figure(summary.methods),
                _status(job, summary.records, state))
 
     def stop(self, request: gr.Request) -> None:
-        self.ctx.stop_flags.stop(request.session_hash, "bench")
+        self.ctx.scopes.stop(request.session_hash, "bench")
 
     def build(self) -> None:
         ctx = self.ctx

@@ -8,17 +8,13 @@ from typing import Any
 
 import gradio as gr
 
-from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS
+from s1app.budget import DEFAULTS
 from s1app.errors import S1AppError
+from s1app.numbers import whole_number
 from s1app.session import Session, Turn, validate_question
-from s1app.ui.context import (
-    BACKEND_CHOICES,
-    UIContext,
-    budget_config_from_ui,
-    whole_number,
-)
+from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui
 from s1app.ui.render import RunView, error_status_html, idle_status_html
-from s1app.ui.streaming import stop_flag, watch_runs
+from s1app.ui.streaming import cancel_scope, watch_runs
 from s1app.ui.widgets import budget_control
 
 
@@ -68,15 +64,19 @@ class ChatTab:
         if conversation is None:
             conversation = self.ctx.new_conversation(source="ui")
         session = Session(loaded, turns=turns)
-        history.append({"role": "user", "content": html.escape(question)})
-        view = RunView()
-        with stop_flag(self.ctx, request.session_hash, "chat") as flag:
-            run = {"chat": (view, lambda: session.ask(question, config, cancel=flag))}
-            for _ in watch_runs(self.ctx, run, conversation):
+        with cancel_scope(self.ctx, request.session_hash, "chat") as scope:
+            try:
+                run = session.ask(question, config, cancel=scope.new_flag(), log=self.ctx.run_log(conversation))
+            except S1AppError as failure:  # the conversation no longer fits the context
+                yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
+                return
+            history.append({"role": "user", "content": html.escape(question)})
+            view = RunView(run)
+            for _ in watch_runs(self.ctx, {"chat": view}):
                 yield history + view.messages(), view.status_html(), session.turns, conversation, ""
 
     def stop(self, request: gr.Request) -> None:
-        self.ctx.stop_flags.stop(request.session_hash, "chat")
+        self.ctx.scopes.stop(request.session_hash, "chat")
 
     def switch_controls(self, model_name: str) -> tuple:
         """Show the reasoning-effort and thinking controls only for a model whose family takes them
@@ -113,20 +113,20 @@ class ChatTab:
                         clear_button = gr.Button("New conversation", size="sm")
             with gr.Column(scale=1, min_width=280):
                 max_thinking = budget_control(ctx.context_length, 256, "chat-max-thinking", presets=True)
-                waits = gr.Number(0, label="Waits",
+                waits = gr.Number(DEFAULTS.num_waits, label="Waits",
                                   info="Times to suppress the end of thinking and append the ignore string.",
                                   elem_id="chat-waits")
-                ignore_str = gr.Textbox("Wait", label="Ignore string", elem_id="chat-ignore-str")
-                temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)")
+                ignore_str = gr.Textbox(DEFAULTS.ignore_str, label="Ignore string", elem_id="chat-ignore-str")
+                temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature (0 = greedy)")
                 seed = gr.Number(0, label="Seed (used when temperature > 0)")
                 model = gr.Dropdown(ctx.model_choice_labels(), value=ctx.default_model.name, label="Model",
                                     allow_custom_value=True, info="A registry name, a GGUF path, or hf:OWNER/REPO/FILE.",
                                     elem_id="chat-model")
                 backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
                 with gr.Accordion("More", open=False, elem_id="chat-more"):
-                    min_thinking = gr.Number(0, label="Min thinking tokens")
-                    max_answer = gr.Number(DEFAULT_MAX_ANSWER_TOKENS, label="Max answer tokens", elem_id="chat-max-answer")
-                    loop_detect = gr.Checkbox(True, label="Loop detection (end thinking when it repeats itself)",
+                    min_thinking = gr.Number(DEFAULTS.min_thinking_tokens, label="Min thinking tokens")
+                    max_answer = gr.Number(DEFAULTS.max_answer_tokens, label="Max answer tokens", elem_id="chat-max-answer")
+                    loop_detect = gr.Checkbox(DEFAULTS.loop.enabled, label="Loop detection (end thinking when it repeats itself)",
                                               elem_id="chat-loop-detect")
                     gpu_layers = gr.Number(None, label="GPU layers (llama.cpp)", precision=0, elem_id="chat-gpu-layers",
                                            info="Blank: all on a GPU build of llama.cpp, none on a CPU build.")
@@ -134,7 +134,7 @@ class ChatTab:
                     reasoning_effort = gr.Dropdown(["low", "medium", "high"], value=None, label="Reasoning effort",
                                                    visible="reasoning_effort" in switches, elem_id="chat-reasoning-effort",
                                                    info="The template's reasoning effort (harmony models such as gpt-oss).")
-                    thinking = gr.Checkbox(True, label="Thinking (off: the template skips it; budget controls do not apply)",
+                    thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
                                            visible="enable_thinking" in switches, elem_id="chat-thinking")
 
         inputs = [question, chatbot, turns, conversation, model, backend, max_thinking, waits, ignore_str, temperature, seed,

@@ -1,6 +1,6 @@
 """Compare tab: one question, two configurations (models, backends or budgets) streaming side by side.
 
-One handler starts both runs on one EventPump, so they generate at the same time in two worker
+One handler starts both runs on one Pump, so they generate at the same time in two worker
 threads and each batch updates both columns; the summary table fills in as each side finishes.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
+from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.errors import S1AppError
 from s1app.loading import LoadedModel
 from s1app.session import Session, validate_question
@@ -23,7 +23,7 @@ from s1app.ui.render import (
     error_status_html,
     idle_status_html,
 )
-from s1app.ui.streaming import stop_flag, watch_runs
+from s1app.ui.streaming import cancel_scope, watch_runs
 from s1app.ui.widgets import budget_control
 
 SIDES = ("A", "B")
@@ -40,12 +40,12 @@ class _SideControls:
 class _Side:
     """One column's run: its view, and what the chatbot shows."""
 
-    def __init__(self, label: str, question: str, loaded: LoadedModel, config: BudgetConfig) -> None:
+    def __init__(self, label: str, question: str, loaded: LoadedModel, config: BudgetConfig, view: RunView) -> None:
         self.label = label
         self.question = question
         self.loaded = loaded
         self.config = config
-        self.view = RunView()
+        self.view = view
 
     def describe(self) -> str:
         return (f"{self.label}: {self.loaded.name} · {self.loaded.backend.info.name} · "
@@ -68,27 +68,26 @@ class CompareTab:
         request: gr.Request,
     ) -> Iterator[tuple]:
         """Yields (chat A, status A, chat B, status B, summary rows) per batch."""
-        try:
-            question = validate_question(question)
-            sides = []
-            for label, model, backend, max_thinking, waits in (
-                ("A", model_a, backend_a, max_thinking_a, waits_a),
-                ("B", model_b, backend_b, max_thinking_b, waits_b),
-            ):
-                loaded = self.ctx.load(model, backend)
-                config = budget_config_from_ui(max_thinking=max_thinking, waits=waits, ignore_str=ignore_str,
-                                               temperature=temperature, seed=seed, max_answer=max_answer,
-                                               context_length=loaded.backend.info.context_length)
-                sides.append(_Side(label, question, loaded, config))
-        except S1AppError as failure:
-            message = error_status_html(str(failure))
-            yield [], message, [], message, []
-            return
-        with stop_flag(self.ctx, request.session_hash, "compare") as flag:
-            # A fresh Session per side: the compare is single-turn, and the two runs share nothing.
-            runs = {side.label: (side.view, lambda s=side: Session(s.loaded).ask(question, s.config, cancel=flag))
-                    for side in sides}
-            for _ in watch_runs(self.ctx, runs):
+        with cancel_scope(self.ctx, request.session_hash, "compare") as scope:
+            try:
+                question = validate_question(question)
+                sides = []
+                for label, model, backend, max_thinking, waits in (
+                    ("A", model_a, backend_a, max_thinking_a, waits_a),
+                    ("B", model_b, backend_b, max_thinking_b, waits_b),
+                ):
+                    loaded = self.ctx.load(model, backend)
+                    config = budget_config_from_ui(max_thinking=max_thinking, waits=waits, ignore_str=ignore_str,
+                                                   temperature=temperature, seed=seed, max_answer=max_answer,
+                                                   context_length=loaded.backend.info.context_length)
+                    # A fresh Session per side: the compare is single-turn, and the two runs share nothing.
+                    run = Session(loaded).ask(question, config, cancel=scope.new_flag(), log=self.ctx.run_log())
+                    sides.append(_Side(label, question, loaded, config, RunView(run)))
+            except S1AppError as failure:
+                message = error_status_html(str(failure))
+                yield [], message, [], message, []
+                return
+            for _ in watch_runs(self.ctx, {side.label: side.view for side in sides}):
                 yield self._outputs(sides)
 
     @staticmethod
@@ -98,17 +97,17 @@ class CompareTab:
         return a.messages(), a.view.status_html(), b.messages(), b.view.status_html(), rows
 
     def stop(self, request: gr.Request) -> None:
-        self.ctx.stop_flags.stop(request.session_hash, "compare")
+        self.ctx.scopes.stop(request.session_hash, "compare")
 
     def build(self) -> None:
         ctx = self.ctx
         question = gr.Textbox(label="Question", lines=2, elem_id="compare-question",
                               placeholder="One question, asked under both configurations at once.")
         with gr.Row():
-            ignore_str = gr.Textbox("Wait", label="Ignore string")
-            temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)")
+            ignore_str = gr.Textbox(DEFAULTS.ignore_str, label="Ignore string")
+            temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature (0 = greedy)")
             seed = gr.Number(0, label="Seed (used when temperature > 0)")
-            max_answer = gr.Number(DEFAULT_MAX_ANSWER_TOKENS, label="Max answer tokens", elem_id="compare-max-answer")
+            max_answer = gr.Number(DEFAULTS.max_answer_tokens, label="Max answer tokens", elem_id="compare-max-answer")
         controls: dict[str, _SideControls] = {}
         outputs: list[gr.components.Component] = []
         with gr.Row(equal_height=False):

@@ -1,6 +1,6 @@
-"""What every tab shares: the loaded models, per-session Stop flags, the run log, UI input checks.
+"""What every tab shares: the loaded models, per-session cancel scopes, the run log, UI input checks.
 
-No per-user data lives here except Stop flags, and those are keyed by Gradio's session hash:
+No per-user data lives here except cancel scopes, and those are keyed by Gradio's session hash:
 one browser tab's Stop never touches another's run.
 """
 
@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from s1app.backends import BackendOptions
-from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
+from s1app.budget import DEFAULTS, BudgetConfig
+from s1app.cancel import CancelScope
 from s1app.errors import ConfigError
-from s1app.events import Event
 from s1app.formats import get_format, offered_switches
 from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
+from s1app.numbers import whole_number
 from s1app.registry import ModelEntry, load_registry, with_overrides
+from s1app.store import RunLog
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
@@ -27,39 +28,39 @@ log = logging.getLogger(__name__)
 BACKEND_CHOICES = [("model's default", ""), ("llamacpp", "llamacpp"), ("vllm", "vllm"), ("openai", "openai")]
 
 
-class StopFlags:
-    """Cancel flags of the runs in flight, per (session, tab). Stop sets them; the engine checks them."""
+class TabScopes:
+    """The cancel scope of each tab's handler in flight, per (session, tab): Stop cancels them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._flags: dict[tuple[str, str], set[threading.Event]] = {}
+        self._scopes: dict[tuple[str, str], set[CancelScope]] = {}
 
-    def begin(self, session: str, tab: str) -> threading.Event:
-        flag = threading.Event()
+    def begin(self, session: str, tab: str) -> CancelScope:
+        scope = CancelScope()
         with self._lock:
-            self._flags.setdefault((session, tab), set()).add(flag)
-        return flag
+            self._scopes.setdefault((session, tab), set()).add(scope)
+        return scope
 
-    def end(self, session: str, tab: str, flag: threading.Event) -> None:
+    def end(self, session: str, tab: str, scope: CancelScope) -> None:
         with self._lock:
-            flags = self._flags.get((session, tab))
-            if flags is not None:
-                flags.discard(flag)
-                if not flags:
-                    del self._flags[(session, tab)]
+            scopes = self._scopes.get((session, tab))
+            if scopes is not None:
+                scopes.discard(scope)
+                if not scopes:
+                    del self._scopes[(session, tab)]
 
     def stop(self, session: str, tab: str) -> int:
-        """Cancel every run of this session's tab; returns how many were running."""
+        """Cancel every run of this session's tab; returns how many handlers were running."""
         with self._lock:
-            flags = list(self._flags.get((session, tab), ()))
-        for flag in flags:
-            flag.set()
-        return len(flags)
+            scopes = list(self._scopes.get((session, tab), ()))
+        for scope in scopes:
+            scope.cancel_all()
+        return len(scopes)
 
     def stop_session(self, session: str) -> None:
         """The browser tab closed: cancel all its runs."""
         with self._lock:
-            keys = [key for key in self._flags if key[0] == session]
+            keys = [key for key in self._scopes if key[0] == session]
         for key in keys:
             self.stop(*key)
 
@@ -72,13 +73,14 @@ class UIContext:
     """The session store (s1app.store.Store): the History tab reads it; None: no History."""
     log_runs: bool = True
     """Record every UI run in the store (False with --no-log)."""
-    stop_flags: StopFlags = field(default_factory=StopFlags)
+    scopes: TabScopes = field(default_factory=TabScopes)
     update_interval_s: float = DEFAULT_INTERVAL_S
-    """How often a streaming handler sends the browser what arrived (see EventPump.batches)."""
+    """How often a streaming handler sends the browser what arrived (see s1app.pump.Pump.batches)."""
     extra_models: dict[str, LoadedModel] = field(default_factory=dict)
     """Models reachable by name without the registry (tests inject a fault-injecting backend here)."""
     backend_options: BackendOptions = field(default_factory=BackendOptions)
     """What app.py was given (base URL, GPU layers, parallel runs): every model the UI loads gets it."""
+    _run_log: RunLog | None = field(default=None, repr=False)
 
     @property
     def context_length(self) -> int:
@@ -144,24 +146,17 @@ class UIContext:
             return load_entry(with_overrides(default.entry, backend=backend), options)
         return load_model(model_name, backend=backend, options=options)
 
-    def record(self, events: Iterator[Event], *, conversation: Any = None) -> Iterator[Event]:
-        """The run's events, logged to the session store on the way through (unless --no-log).
+    def run_log(self, conversation: Any = None) -> RunLog | None:
+        """Where the UI's runs are recorded (in ``conversation``, when given); None with --no-log.
 
-        Runs in the engine's worker thread, so a run is logged whole even when the browser
-        goes away mid-run. A store failure is logged once and never stops the run.
+        The recorder listens in the engine's worker thread, so a run is logged whole even when the
+        browser goes away mid-run. A store failure is logged once and never stops a run.
         """
         if self.store is None or not self.log_runs:
-            yield from events
-            return
-        from s1app.store import RunRecorder
-
-        def report(failure: Exception) -> None:
-            log.warning("session log: %s (this run is not recorded)", failure)
-
-        with RunRecorder(self.store, conversation=conversation, on_error=report) as recorder:
-            for event in events:
-                recorder.record(event)
-                yield event
+            return None
+        if self._run_log is None or self._run_log.store is not self.store:
+            self._run_log = RunLog(self.store)
+        return self._run_log.in_conversation(conversation)
 
     def new_conversation(self, source: str) -> Any:
         """A store conversation for a multi-turn chat (None when runs are not logged)."""
@@ -170,36 +165,19 @@ class UIContext:
         return self.store.new_conversation(source=source)
 
 
-def whole_number(label: str, value: Any, minimum: int = 0, *, optional: bool = False) -> int | None:
-    """A UI number field as an int, or a ConfigError naming the field."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if optional:
-            return None
-        raise ConfigError(f"{label} is empty: enter a whole number.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{label} must be a whole number, got {value!r}.") from None
-    if number != int(number):
-        raise ConfigError(f"{label} must be a whole number, got {value!r}.")
-    if number < minimum:
-        raise ConfigError(f"{label} must be at least {minimum}, got {int(number)}.")
-    return int(number)
-
-
 def budget_config_from_ui(
     *,
     max_thinking: Any,
     waits: Any,
-    ignore_str: str | None = "Wait",
-    temperature: Any = 0.0,
-    seed: Any = None,
-    min_thinking: Any = 0,
-    max_answer: Any = DEFAULT_MAX_ANSWER_TOKENS,
-    loop_detect: bool = True,
+    ignore_str: str | None = DEFAULTS.ignore_str,
+    temperature: Any = DEFAULTS.temperature,
+    seed: Any = DEFAULTS.seed,
+    min_thinking: Any = DEFAULTS.min_thinking_tokens,
+    max_answer: Any = DEFAULTS.max_answer_tokens,
+    loop_detect: bool = DEFAULTS.loop.enabled,
     context_length: int | None = None,
-    reasoning_effort: str | None = None,
-    thinking: bool = True,
+    reasoning_effort: str | None = DEFAULTS.reasoning_effort,
+    thinking: bool = DEFAULTS.thinking,
 ) -> BudgetConfig:
     """Validate the UI's fields once, here, into a BudgetConfig (ConfigError says what to fix)."""
     max_thinking_tokens = whole_number("Max thinking tokens", max_thinking)

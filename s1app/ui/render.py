@@ -1,7 +1,7 @@
 """Pure rendering: a run's events -> chat messages and a status line, forced text marked.
 
-No Gradio, no engine here: ``RunView`` reads a run's RunFold and renders what the Chatbot and the
-status line show. Forced text (each Wait, the end-of-thinking delimiter, "Final Answer:") is
+No Gradio, no engine here: ``RunView`` reads a Run (s1app.run) and renders what the Chatbot and
+the status line show. Forced text (each Wait, the end-of-thinking delimiter, "Final Answer:") is
 wrapped in ``<mark class="s1-forced">`` so the page shows exactly what the engine wrote.
 Rendering is incremental: finished segments are rendered once and kept, and the open one escapes
 only its new parts, so an update costs the new text, not the whole trace.
@@ -10,13 +10,11 @@ only its new parts, so an update costs the new text, not the whole trace.
 from __future__ import annotations
 
 import html
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from s1app.events import Event, RunFinished
-from s1app.run_fold import RunFold, Segment
+from s1app.run import Run
+from s1app.segments import Segment
 
 Message = dict[str, Any]
 
@@ -64,7 +62,7 @@ class _SectionRenderer:
 
     def render(self, segments: list[Segment]) -> str:
         mine = [s for s in segments if s.section in self.sections]
-        # Only the last segment can still grow (RunFold appends to it).
+        # Only the last segment can still grow (the Run appends to it, maybe while we read).
         while self._done_count < len(mine) - 1:
             self._done_html += segment_html(mine[self._done_count])
             self._done_count += 1
@@ -74,71 +72,42 @@ class _SectionRenderer:
         open_segment = mine[-1]
         if open_segment.section == "delimiter" or open_segment.forced:
             return self._done_html + segment_html(open_segment)
-        new_parts = open_segment.parts[self._open_parts:]
-        if new_parts:  # escaping is per character, so escaped parts concatenate exactly
-            self._open_html.append(html.escape("".join(new_parts)))
-            self._open_parts = len(open_segment.parts)
+        count = len(open_segment.parts)  # once, first: parts may be appended while we read
+        if count > self._open_parts:  # escaping is per character, so escaped parts concatenate exactly
+            self._open_html.append(html.escape("".join(open_segment.parts[self._open_parts:count])))
+            self._open_parts = count
         return self._done_html + "".join(self._open_html)
 
 
 @dataclass
 class RunView:
-    """One run as the UI shows it: its fold + a clock for the live rate. Feed events, read messages/status."""
+    """One Run as the UI shows it. The Run is folded in its worker; the view reads it when rendering."""
 
-    clock: Callable[[], float] = time.perf_counter
-    fold: RunFold = field(default_factory=RunFold)
+    run: Run
     error: str | None = None
-    """An error the run could not report itself (a model that failed to load, a bad setting)."""
-    started_s: float = 0.0
-    first_token_s: float | None = None
+    """An error the run could not report itself (a bug in a worker)."""
     _thinking: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("thinking", "delimiter")))
     _answer: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("answer",)))
 
-    def __post_init__(self) -> None:
-        self.started_s = self.clock()
-
-    def add(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.fold.add(event)
-            if self.first_token_s is None and self.fold.sampled_tokens:
-                self.first_token_s = self.clock()
-
     def fail(self, message: str) -> None:
         self.error = message
-
-    @property
-    def finished(self) -> RunFinished | None:
-        return self.fold.finished
 
     @property
     def state(self) -> str:
         """"running", "finished", "cancelled" or "failed"."""
         if self.error:
             return "failed"
-        return self.fold.status
-
-    @property
-    def tokens_per_s(self) -> float:
-        if self.finished is not None:
-            return self.finished.stats.tokens_per_s
-        sampled = self.fold.sampled_tokens
-        if self.first_token_s is None or sampled < 2:
-            return 0.0
-        return (sampled - 1) / max(self.clock() - self.first_token_s, 1e-9)
-
-    @property
-    def elapsed_s(self) -> float:
-        return self.finished.stats.wall_s if self.finished is not None else self.clock() - self.started_s
+        return self.run.status
 
     # -- messages --------------------------------------------------------------------------
 
     def thinking_title(self) -> str:
-        return thinking_title(self.fold.thinking_tokens, self.fold.waits_inserted, self.fold.thinking_end_reason)
+        return thinking_title(self.run.thinking_tokens, self.run.waits_inserted, self.run.thinking_end_reason)
 
     def messages(self) -> list[Message]:
         """The assistant's messages for this run: the collapsible thinking block, then the answer."""
-        segments = self.fold.segments
-        thinking_done = self.fold.thinking_end_reason is not None or self.state != "running"
+        segments = self.run.segments
+        thinking_done = self.run.thinking_end_reason is not None or self.state != "running"
         out: list[Message] = [{
             "role": "assistant",
             "content": self._thinking.render(segments) or "…",
@@ -153,7 +122,7 @@ class RunView:
         return out
 
     def failure_message(self) -> str:
-        finished = self.finished
+        finished = self.run.finished
         detail = self.error or (finished.error if finished else None) or "unknown error"
         return f"Error: {detail}"
 
@@ -161,17 +130,17 @@ class RunView:
 
     def status_html(self) -> str:
         """The live status line. Data attributes carry the raw numbers (tests and tools read them)."""
-        t = self.fold
+        t = self.run
         state = self.state
         budget = t.budget_tokens
-        stop = self.finished.stats.stop_reason if self.finished else ""
+        stop = t.finished.stop_reason if t.finished else ""
         bar = (f'<progress max="{max(budget, 1)}" value="{min(t.thinking_tokens, budget)}"></progress>'
                if budget is not None else "")
         parts = [
             f'<span class="s1-thinking">{bar} thinking {t.thinking_tokens} / {budget if budget is not None else "?"} tokens</span>',
             f'<span class="s1-waits">Waits inserted: {t.waits_inserted}</span>',
-            f'<span class="s1-rate">{self.tokens_per_s:.1f} tok/s</span>',
-            f'<span class="s1-elapsed">{self.elapsed_s:.1f} s</span>',
+            f'<span class="s1-rate">{t.tokens_per_s:.1f} tok/s</span>',
+            f'<span class="s1-elapsed">{t.elapsed_s:.1f} s</span>',
         ]
         if state == "running":
             parts.append('<span class="s1-state">running…</span>')
@@ -189,16 +158,15 @@ class RunView:
 
     def summary_row(self, label: str) -> list[Any]:
         """One row of the compare / sweep tables."""
-        t = self.fold
-        stats = self.finished.stats if self.finished else None
+        t = self.run
         return [
             label,
             t.thinking_tokens,
             t.waits_inserted,
             t.answer.strip(),
-            round(self.elapsed_s, 2),
-            round(self.tokens_per_s, 1),
-            self.failure_message() if self.state == "failed" else (stats.stop_reason if stats else "running"),
+            round(t.elapsed_s, 2),
+            round(t.tokens_per_s, 1),
+            self.failure_message() if self.state == "failed" else (t.finished.stop_reason if t.finished else "running"),
         ]
 
 

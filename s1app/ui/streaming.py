@@ -1,32 +1,21 @@
-"""Run event streams in worker threads and hand their events to a UI handler in timed batches.
+"""Stream a tab's runs to its handler: each Run iterates in a worker (s1app.pump), the handler
+renders the runs' views after every timed batch.
 
-``watch_runs`` is what every tab's handler uses: it starts its runs (logged on the way), feeds
-each run's events to its RunView, and hands control back after every batch so the handler can
-render; ``stop_flag`` ties the runs to the tab's Stop button and to the browser leaving.
-
-Why threads: the engine must never wait for the browser. A Gradio generator handler only
-advances when Gradio asks for the next update, so driving the engine from inside it would pause
-generation for every round-trip. Here the engine runs free in a worker; the handler wakes every
-``interval_s`` (50-100 ms) and renders everything that arrived since: one update per batch, not
-per token.
-
-Several runs can share one pump (the compare tab runs two at once); each event is tagged with
-the key its run was started under.
+``watch_runs`` is what every streaming tab uses; ``cancel_scope`` ties the tab's runs to its Stop
+button and to the browser leaving. Views read their Run directly (it is folded in the worker as
+each event passes), so a batch only says "render now".
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from s1app.cancel import CancelScope
 from s1app.errors import S1AppError
-from s1app.events import Event
+from s1app.pump import Pump, WorkFailed
 
 if TYPE_CHECKING:
     from s1app.ui.context import UIContext
@@ -37,98 +26,29 @@ DEFAULT_INTERVAL_S = 0.1
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RunFailed:
-    """A run's stream raised instead of finishing (a bad setting, a model that failed to load)."""
-
-    error: BaseException
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    pass
-
-
-class EventPump(Generic[K]):
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._items: queue.Queue = queue.Queue()
-        self._running = 0
-        self._clock = clock
-
-    def start(self, key: K, produce: Callable[[], Iterator[Event]]) -> None:
-        """Run ``produce()`` in a daemon thread; its events (or its exception) come out tagged ``key``."""
-        self._running += 1
-        threading.Thread(target=self._work, args=(key, produce), daemon=True, name=f"s1app-ui-{key}").start()
-
-    def _work(self, key: K, produce: Callable[[], Iterator[Event]]) -> None:
-        try:
-            for event in produce():
-                self._items.put((key, event))
-        except BaseException as failure:  # handed to the UI thread, which shows it
-            self._items.put((key, RunFailed(failure)))
-        finally:
-            self._items.put((key, _Done()))
-
-    def batches(self, interval_s: float = DEFAULT_INTERVAL_S) -> Iterator[list[tuple[K, Event | RunFailed]]]:
-        """Yield what arrived, at most once per ``interval_s``, until every started run is done.
-
-        The first item after a quiet spell (prompt evaluation) goes out at once; later ones are
-        held until the interval has passed. Every item is yielded exactly once.
-        """
-        pending: list = []
-        last_flush = self._clock() - interval_s
-        while self._running:
-            wait_s = None if not pending else max(0.0, last_flush + interval_s - self._clock())
-            try:
-                item = self._items.get(timeout=wait_s)
-            except queue.Empty:
-                item = None
-            while item is not None:
-                if isinstance(item[1], _Done):
-                    self._running -= 1
-                else:
-                    pending.append(item)
-                try:
-                    item = self._items.get_nowait()
-                except queue.Empty:
-                    item = None
-            now = self._clock()
-            if pending and (now - last_flush >= interval_s or not self._running):
-                yield pending
-                pending, last_flush = [], now
-        if pending:
-            yield pending
-
-
 @contextmanager
-def stop_flag(ctx: UIContext, session_hash: str, tab: str) -> Iterator[threading.Event]:
-    """The cancel flag of a tab's runs: set by its Stop button, and when the handler ends for any
-    reason (the browser went away included), so the engine never runs on for nobody."""
-    flag = ctx.stop_flags.begin(session_hash, tab)
+def cancel_scope(ctx: UIContext, session_hash: str, tab: str) -> Iterator[CancelScope]:
+    """The cancel scope of a tab's runs: cancelled by its Stop button, and when the handler ends
+    for any reason (the browser went away included), so the engine never runs on for nobody."""
+    scope = ctx.scopes.begin(session_hash, tab)
     try:
-        yield flag
+        yield scope
     finally:
-        flag.set()
-        ctx.stop_flags.end(session_hash, tab, flag)
+        scope.cancel_all()
+        ctx.scopes.end(session_hash, tab, scope)
 
 
-def watch_runs(ctx: UIContext, runs: dict[K, tuple[RunView, Callable[[], Iterator[Event]]]],
-               conversation: Any = None) -> Iterator[None]:
-    """Start each run (``start()`` makes its events, in a worker) and feed them to its view.
-
-    Yields once at the start and once after every batch: render the views then.
-    """
-    pump: EventPump = EventPump()
-    for key, (_view, start) in runs.items():
-        pump.start(key, lambda start=start: ctx.record(start(), conversation=conversation))
+def watch_runs(ctx: UIContext, views: dict[K, RunView]) -> Iterator[None]:
+    """Iterate each view's Run in a worker; yield once at the start and once after every batch
+    (render the views then). A run that raises shows its failure in its view."""
+    pump: Pump = Pump()
+    for key, view in views.items():
+        pump.start_stream(key, lambda run=view.run: run)
     yield
     for batch in pump.batches(ctx.update_interval_s):
         for key, item in batch:
-            view = runs[key][0]
-            if isinstance(item, RunFailed):
-                view.fail(describe_failure(item.error))
-            else:
-                view.add((item,))
+            if isinstance(item, WorkFailed):
+                views[key].fail(describe_failure(item.error))
         yield
 
 
