@@ -16,7 +16,15 @@ from steered_backends import stopping_model
 from s1app.backends import BackendOptions
 from s1app.budget import BudgetConfig
 from s1app.errors import ConfigError
-from s1app.events import AnswerDelta, RunFinished, RunStarted, ThinkingCapped, ThinkingDelta, ThinkingEnded, WaitInserted
+from s1app.events import (
+    AnswerDelta,
+    RunFinished,
+    RunStarted,
+    ThinkingCapped,
+    ThinkingDelta,
+    ThinkingEnded,
+    WaitInserted,
+)
 from s1app.loading import load_model
 from s1app.loops import LoopSettings
 from s1app.run import Run

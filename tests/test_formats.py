@@ -7,7 +7,13 @@ import pytest
 
 from s1app.budget import BudgetConfig
 from s1app.errors import ConfigError
-from s1app.formats import all_formats, check_switches, detect_format, get_format, template_variables
+from s1app.formats import (
+    all_formats,
+    check_switches,
+    detect_format,
+    get_format,
+    template_variables,
+)
 from s1app.registry import load_registry, resolve_model, with_overrides
 from s1app.session import Turn, build_prompt_text, thinking_is_closed
 

@@ -19,8 +19,8 @@ from s1app.backends import BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.formats import check_switches, get_format
 from s1app.loading import LoadedModel, load_entry
-from s1app.registry import resolve_model, with_overrides
 from s1app.loops import LoopSettings
+from s1app.registry import resolve_model, with_overrides
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
