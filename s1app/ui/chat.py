@@ -85,6 +85,16 @@ class ChatTab:
         return (gr.update(visible="reasoning_effort" in switches, value=None),
                 gr.update(visible="enable_thinking" in switches, value=True))
 
+    def _template_switches(self) -> tuple[gr.Dropdown, gr.Checkbox]:
+        """The template switches' controls, shown only when the starting model's family takes them."""
+        switches = self.ctx.switches_for(self.ctx.default_model.name)
+        reasoning_effort = gr.Dropdown(["low", "medium", "high"], value=None, label="Reasoning effort",
+                                       visible="reasoning_effort" in switches, elem_id="chat-reasoning-effort",
+                                       info="The template's reasoning effort (harmony models such as gpt-oss).")
+        thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
+                               visible="enable_thinking" in switches, elem_id="chat-thinking")
+        return reasoning_effort, thinking
+
     @staticmethod
     def new_conversation() -> tuple:
         return [], [], None, idle_status_html()
@@ -130,12 +140,7 @@ class ChatTab:
                                               elem_id="chat-loop-detect")
                     gpu_layers = gr.Number(None, label="GPU layers (llama.cpp)", precision=0, elem_id="chat-gpu-layers",
                                            info="Blank: all on a GPU build of llama.cpp, none on a CPU build.")
-                    switches = ctx.switches_for(ctx.default_model.name)
-                    reasoning_effort = gr.Dropdown(["low", "medium", "high"], value=None, label="Reasoning effort",
-                                                   visible="reasoning_effort" in switches, elem_id="chat-reasoning-effort",
-                                                   info="The template's reasoning effort (harmony models such as gpt-oss).")
-                    thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
-                                           visible="enable_thinking" in switches, elem_id="chat-thinking")
+                    reasoning_effort, thinking = self._template_switches()
 
         inputs = [question, chatbot, turns, conversation, model, backend, max_thinking, waits, ignore_str, temperature, seed,
                   min_thinking, max_answer, loop_detect, gpu_layers, reasoning_effort, thinking]
