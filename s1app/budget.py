@@ -37,6 +37,10 @@ class BudgetConfig:
     top_p: float = 1.0
     seed: int | None = None
     loop: LoopSettings = field(default_factory=LoopSettings)
+    reasoning_effort: str | None = None
+    """Harmony's template switch (low / medium / high); None: the template's default."""
+    thinking: bool = True
+    """False: the template skips thinking (Qwen3 enable_thinking=false); the run only answers."""
 
     def __post_init__(self) -> None:
         if self.max_thinking_tokens is not None:
@@ -57,6 +61,8 @@ class BudgetConfig:
             raise ConfigError(f"temperature must be between 0 and 5, got {self.temperature}.")
         if not 0.0 < float(self.top_p) <= 1.0:
             raise ConfigError(f"top_p must be above 0 and at most 1, got {self.top_p}.")
+        if self.reasoning_effort is not None and (not isinstance(self.reasoning_effort, str) or not self.reasoning_effort):
+            raise ConfigError(f"reasoning_effort must be a word such as low, medium or high, got {self.reasoning_effort!r}.")
         if self.loop.enabled and (self.loop.max_period_tokens < 1 or self.loop.min_repeats < 2):
             raise ConfigError("loop detection needs max_period_tokens >= 1 and min_repeats >= 2.")
 

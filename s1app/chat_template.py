@@ -43,13 +43,16 @@ def render_chat(
     bos_token: str = "",
     eos_token: str = "",
     add_generation_prompt: bool = True,
+    variables: dict[str, Any] | None = None,
 ) -> str:
+    """``variables``: the template switches of this run (enable_thinking, reasoning_effort, ...)."""
     try:
         return _compile(template or CHATML_TEMPLATE).render(
             messages=messages,
             add_generation_prompt=add_generation_prompt,
             bos_token=bos_token,
             eos_token=eos_token,
+            **(variables or {}),
         )
     except TemplateError as failure:
         raise ModelFormatError(

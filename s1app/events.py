@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error"]
+ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error", "off"]
+""""off": the template skipped thinking (thinking switched off); the run only answers."""
 StopReason = Literal["end-of-answer", "answer-limit", "context-full", "cancelled", "error"]
 InterventionKind = Literal["wait", "cap", "final-answer", "loop-break"]
 Section = Literal["thinking", "delimiter", "answer"]

@@ -112,7 +112,7 @@ class _Forcing:
         stop: StopReason = "error"
         error = None
         try:
-            thinking_end = yield from self._think()
+            thinking_end = (yield from self._think()) if self.config.thinking else "off"
             if thinking_end == "cancelled":
                 stop = "cancelled"
             else:
@@ -187,6 +187,9 @@ class _Forcing:
     def _end_thinking(self, reason: ThinkingEndReason) -> Iterator[Event]:
         """The engine writes the end-of-thinking delimiter, and "Final Answer:" when it cut thinking."""
         fmt = self.tokens.format
+        if reason == "off":  # the prompt already closed thinking: nothing to write
+            yield ThinkingEnded(reason, 0, "", 0)
+            return
         self.context.extend(self.tokens.end_of_thinking_ids)
         yield ThinkingEnded(reason, self.run.thinking_tokens, fmt.end_of_thinking, len(self.tokens.end_of_thinking_ids),
                             closed_by=self.closed_by if reason == "model" else None)

@@ -1,100 +1,181 @@
-"""Reasoning formats: where thinking opens and closes, and how to tell which one a model uses.
+"""Reasoning formats as data: where thinking opens and closes, and how to tell which one a model uses.
 
-Pure text policy; ``FormatTokens`` resolves a format against a backend's tokenizer once per model.
-
-- s1: Qwen chat template; thinking opened by ``<|im_start|>think``, answer by
-  ``<|im_start|>answer`` (simplescaling s1-32B / s1.1).
-- think-tags: ``<think>`` ... ``</think>`` (DeepSeek-R1 distills, QwQ, Qwen3). Some templates
-  pre-fill ``<think>\\n`` in the generation prompt, so the output has no opening tag.
-- prompted: an ordinary chat model asked to think first; thinking opened by prefill and closed
-  by a delimiter the engine can force.
+The table is s1app/formats.toml (docs/formats.md describes each family and field); a person adds
+a family under ``[formats.NAME]`` in their own models.toml. ``FormatTokens`` resolves a format
+against a backend's tokenizer once per model: that is what the engine reads.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from s1app.errors import ConfigError
+from s1app.model_dirs import read_tables, registry_files
 
 if TYPE_CHECKING:
     from s1app.backends.base import Backend
+    from s1app.budget import BudgetConfig
 
-FormatName = Literal["s1", "think-tags", "prompted"]
-FORMAT_NAMES: tuple[FormatName, ...] = ("s1", "think-tags", "prompted")
-
-PROMPTED_SYSTEM_PROMPT = (
-    "You are a careful problem solver. First think step by step inside <think> and </think>. "
-    "Then give the final answer after the closing tag."
-)
+BUILTIN_TABLE = Path(__file__).with_name("formats.toml")
+TEMPLATE_SWITCHES = ("enable_thinking", "reasoning_effort", "thinking_budget")
+FALLBACK_FORMAT = "prompted"
 
 
 @dataclass(frozen=True, slots=True)
 class ReasoningFormat:
-    name: FormatName
+    name: str
     thinking_open: str
     """Appended after the chat template's generation prompt (unless the template pre-fills it)."""
     end_of_thinking: str
     """What the engine writes to end thinking: the delimiter plus the answer's opening."""
     end_markers: tuple[str, ...]
     """Texts whose appearance means the model is ending thinking (special tokens where possible)."""
-    answer_end_markers: tuple[str, ...]
+    answer_end_markers: tuple[str, ...] = ()
     """Texts (besides EOS) that end the answer."""
     system_prompt: str | None = None
     """Used when the conversation has no system message."""
     final_answer: str = "Final Answer:"
+    description: str = ""
+    template_switches: tuple[str, ...] = ()
+    """Template variables the family takes (of TEMPLATE_SWITCHES)."""
+    reasoning_efforts: tuple[str, ...] = ()
+    thinking_closed: str = ""
+    """A prompt ending with this (the template closed thinking itself) runs with no thinking."""
+    detect_template: tuple[str, ...] = ()
+    detect_tokens: tuple[str, ...] = ()
+    detect_name: str = ""
+    detect_name_needs: str = ""
 
 
-FORMATS: dict[FormatName, ReasoningFormat] = {
-    "s1": ReasoningFormat(
-        name="s1",
-        thinking_open="<|im_start|>think\n",
-        end_of_thinking="<|im_start|>answer\n",
-        end_markers=("<|im_start|>", "<|im_end|>"),
-        answer_end_markers=("<|im_end|>",),
-    ),
-    "think-tags": ReasoningFormat(
-        name="think-tags",
-        thinking_open="<think>\n",
-        end_of_thinking="\n</think>\n\n",
-        end_markers=("</think>",),
-        answer_end_markers=(),
-    ),
-    "prompted": ReasoningFormat(
-        name="prompted",
-        thinking_open="<think>\n",
-        end_of_thinking="\n</think>\n\n",
-        end_markers=("</think>",),
-        answer_end_markers=(),
-        system_prompt=PROMPTED_SYSTEM_PROMPT,
-    ),
-}
+_REQUIRED = ("thinking_open", "end_of_thinking", "end_markers")
+_FIELD_TYPES = {field.name: field.type for field in fields(ReasoningFormat) if field.name != "name"}
 
-_S1_NAME = re.compile(r"(^|[^a-z0-9])s1(\.\d+)?([^a-z0-9]|$)", re.IGNORECASE)
+
+def _field_value(name: str, key: str, value: Any, source: Path) -> Any:
+    where = f"{source}: [formats.{name}] field {key!r}"
+    if _FIELD_TYPES[key].startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{where} must be a list of strings, got {value!r}.")
+        return tuple(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, got {value!r}.")
+    return value
+
+
+def format_from_table(name: str, table: dict[str, Any], source: Path) -> ReasoningFormat:
+    """One ``[formats.NAME]`` table, checked: errors name the field and the file."""
+    unknown = sorted(set(table) - set(_FIELD_TYPES))
+    if unknown:
+        raise ConfigError(f"{source}: [formats.{name}] has unknown field(s) {unknown}; the fields are {sorted(_FIELD_TYPES)}.")
+    missing = [key for key in _REQUIRED if key not in table]
+    if missing:
+        raise ConfigError(
+            f"{source}: [formats.{name}] is missing the field {missing[0]!r}; every format needs "
+            f"{', '.join(_REQUIRED)} (see docs/formats.md)."
+        )
+    values = {key: _field_value(name, key, value, source) for key, value in table.items()}
+    fmt = ReasoningFormat(name=name, **values)
+    bad_switches = sorted(set(fmt.template_switches) - set(TEMPLATE_SWITCHES))
+    if bad_switches:
+        raise ConfigError(f"{source}: [formats.{name}] field 'template_switches' takes only {TEMPLATE_SWITCHES}, not {bad_switches}.")
+    if fmt.detect_name:
+        try:
+            re.compile(fmt.detect_name)
+        except re.error as failure:
+            raise ConfigError(f"{source}: [formats.{name}] field 'detect_name' is not a valid regex ({failure}).") from failure
+    return fmt
+
+
+def _formats_in(source: Path) -> dict[str, ReasoningFormat]:
+    return {name: format_from_table(name, table, source) for name, table in read_tables(source, "formats").items()}
+
+
+def all_formats() -> dict[str, ReasoningFormat]:
+    """Every format, in detection order: the models.toml files' own first, then the built-in table."""
+    own: dict[str, ReasoningFormat] = {}
+    for source in registry_files():
+        own.update(_formats_in(source))
+    builtin = _formats_in(BUILTIN_TABLE)
+    return {**own, **{name: fmt for name, fmt in builtin.items() if name not in own}}
+
+
+def format_choices() -> tuple[str, ...]:
+    return ("auto", *all_formats())
 
 
 def get_format(name: str) -> ReasoningFormat:
-    if name not in FORMATS:
-        raise ConfigError(f"Unknown reasoning format {name!r}: use one of auto, {', '.join(FORMATS)}.")
-    return FORMATS[name]  # type: ignore[index]
+    formats = all_formats()
+    if name not in formats:
+        raise ConfigError(
+            f"Unknown reasoning format {name!r}: use one of auto, {', '.join(formats)}, "
+            "or add it under [formats.NAME] in models.toml (see docs/formats.md)."
+        )
+    return formats[name]
 
 
-def detect_format(chat_template: str | None, special_token_texts: set[str], model_name: str = "") -> FormatName:
-    """Tell the reasoning format from the chat template, the vocabulary's special tokens and the name.
+def detection_tokens() -> set[str]:
+    """The texts whose being one special token of a vocabulary tells a family."""
+    return {token for fmt in all_formats().values() for token in fmt.detect_tokens}
 
-    think-tags when the template or the vocabulary knows ``<think>``; s1 when the template opens
-    ``<|im_start|>think`` or a ChatML model is named like s1 / s1.1 (their template is Qwen's
-    own); otherwise prompted.
-    """
+
+def _matches(fmt: ReasoningFormat, template: str, special_token_texts: set[str], model_name: str) -> bool:
+    if any(marker in template for marker in fmt.detect_template):
+        return True
+    if special_token_texts.intersection(fmt.detect_tokens):
+        return True
+    name = model_name.replace("_", "-")
+    return bool(fmt.detect_name) and fmt.detect_name_needs in template and re.search(fmt.detect_name, name, re.IGNORECASE) is not None
+
+
+def detect_format(chat_template: str | None, special_token_texts: set[str], model_name: str = "") -> str:
+    """The first family of the table (in order) whose template markers, special tokens or name
+    rule match; an ordinary chat model is "prompted"."""
     template = chat_template or ""
-    if "<think>" in template or "</think>" in special_token_texts:
-        return "think-tags"
-    if "<|im_start|>think" in template:
-        return "s1"
-    if "<|im_start|>" in template and _S1_NAME.search(model_name.replace("_", "-")):
-        return "s1"
-    return "prompted"
+    for fmt in all_formats().values():
+        if _matches(fmt, template, special_token_texts, model_name):
+            return fmt.name
+    return FALLBACK_FORMAT
+
+
+def offered_switches(fmt: ReasoningFormat, chat_template: str | None) -> set[str]:
+    """The switches a person may set for this model: the family's, and (when the template is
+    known) only those its template reads (R1 distills share think-tags but take no enable_thinking)."""
+    if chat_template is None:
+        return set(fmt.template_switches)
+    return {switch for switch in fmt.template_switches if switch in chat_template}
+
+
+def check_switches(fmt: ReasoningFormat, config: BudgetConfig, chat_template: str | None = None) -> None:
+    """ConfigError when the run asks for a template switch this model does not take."""
+    offered = offered_switches(fmt, chat_template)
+    if config.reasoning_effort is not None:
+        if "reasoning_effort" not in offered:
+            raise ConfigError(
+                f"--reasoning-effort {config.reasoning_effort}: the {fmt.name} format takes no reasoning effort "
+                "(only harmony models such as gpt-oss do); leave it out."
+            )
+        if config.reasoning_effort not in fmt.reasoning_efforts:
+            raise ConfigError(f"Reasoning effort {config.reasoning_effort!r}: the {fmt.name} format takes {', '.join(fmt.reasoning_efforts)}.")
+    if not config.thinking and "enable_thinking" not in offered:
+        raise ConfigError(
+            f"--no-thinking: this model's {fmt.name} template has no thinking switch (enable_thinking, as Qwen3 has); "
+            "leave thinking on or pick such a model."
+        )
+
+
+def template_variables(fmt: ReasoningFormat, config: BudgetConfig) -> dict[str, Any]:
+    """What the chat template is rendered with for this run: only the switches the family takes."""
+    variables: dict[str, Any] = {}
+    if "enable_thinking" in fmt.template_switches:
+        variables["enable_thinking"] = config.thinking
+    if "reasoning_effort" in fmt.template_switches and config.reasoning_effort is not None:
+        variables["reasoning_effort"] = config.reasoning_effort
+    if "thinking_budget" in fmt.template_switches and config.max_thinking_tokens is not None:
+        variables["thinking_budget"] = config.max_thinking_tokens
+    return variables
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Backend
 from s1app.forcing import BudgetForcer
-from s1app.formats import FormatTokens, detect_format, get_format
+from s1app.formats import FormatTokens, detect_format, detection_tokens, get_format
 from s1app.registry import ModelEntry, locate_tokenizer, locate_weights, resolve_model, with_overrides
 
 
@@ -46,8 +46,8 @@ def prepare(backend: Backend, entry: ModelEntry) -> LoadedModel:
     template = backend.chat_template()
     format_name = entry.format
     if format_name == "auto":
-        has_think_token = len(backend.tokenize("</think>")) == 1
-        format_name = detect_format(template, {"</think>"} if has_think_token else set(), entry.name)
+        special_texts = {text for text in detection_tokens() if len(backend.tokenize(text)) == 1}
+        format_name = detect_format(template, special_texts, entry.name)
     format_tokens = FormatTokens.resolve(get_format(format_name), backend)
     specials = backend.special_tokens()
     bos = backend.detokenize([specials["bos"]]) if "bos" in specials else ""

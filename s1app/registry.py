@@ -9,31 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-import platformdirs
-
 from s1app.errors import ConfigError, ModelNotFoundError
-from s1app.formats import FORMAT_NAMES
+from s1app.formats import format_choices
+from s1app.model_dirs import models_dir, read_tables, user_models_dir
 
 BACKEND_NAMES = ("llamacpp", "vllm", "openai")
-FORMAT_CHOICES = ("auto", *FORMAT_NAMES)
-PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-
-def models_dir() -> Path:
-    """Where models.toml and dropped-in GGUF files live (``S1APP_MODELS_DIR`` overrides)."""
-    return Path(os.environ.get("S1APP_MODELS_DIR") or PROJECT_MODELS_DIR)
-
-
-def user_models_dir() -> Path:
-    """Models a person added (training's export writes here): a models.toml beside the project's,
-    in the user data dir (``S1APP_USER_MODELS_DIR`` overrides)."""
-    override = os.environ.get("S1APP_USER_MODELS_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("s1app")) / "models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +35,8 @@ class ModelEntry:
     default: bool = False
 
 
-def _entry_from_table(name: str, table: dict) -> ModelEntry:
+def _entry_from_table(name: str, table: dict, choices: tuple[str, ...]) -> ModelEntry:
+    """``choices``: the format names an entry may use (the table's and the models.toml files')."""
     known = {"source", "backend", "format", "context_length", "gpu_layers", "tokenizer", "description", "default"}
     unknown = set(table) - known
     if unknown or "source" not in table:
@@ -62,19 +46,15 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
         raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
-    if entry.format not in FORMAT_CHOICES:
-        raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(FORMAT_CHOICES)}, not {entry.format!r}.")
+    if entry.format not in choices:
+        raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(choices)}, not {entry.format!r}.")
     return entry
 
 
 def _read_toml_entries(toml_path: Path) -> dict[str, ModelEntry]:
-    if not toml_path.exists():
-        return {}
-    try:
-        tables = tomllib.loads(toml_path.read_text(encoding="utf-8")).get("models", {})
-    except tomllib.TOMLDecodeError as failure:
-        raise ConfigError(f"{toml_path} is not valid TOML ({failure}): fix or remove it.") from failure
-    return {name: _entry_from_table(name, table) for name, table in tables.items()}
+    tables = read_tables(toml_path, "models")
+    choices = format_choices() if tables else ()
+    return {name: _entry_from_table(name, table, choices) for name, table in tables.items()}
 
 
 def load_registry(directory: Path | None = None) -> dict[str, ModelEntry]:
@@ -144,8 +124,8 @@ def with_overrides(entry: ModelEntry, *, backend: str | None = None, format: str
     """The entry with what a person picked instead; unknown names fail here, before any weights load."""
     if backend and backend not in BACKEND_NAMES:
         raise ConfigError(f"Unknown backend {backend!r}: use one of {', '.join(BACKEND_NAMES)}.")
-    if format and format not in FORMAT_CHOICES:
-        raise ConfigError(f"Unknown reasoning format {format!r}: use one of {', '.join(FORMAT_CHOICES)}.")
+    if format and format not in format_choices():
+        raise ConfigError(f"Unknown reasoning format {format!r}: use one of {', '.join(format_choices())}.")
     return replace(
         entry,
         backend=backend or entry.backend,
@@ -216,3 +196,40 @@ def locate_weights(entry: ModelEntry) -> str:
     if entry.backend == "openai" or (entry.backend == "vllm" and source.count("/") == 1 and not source.startswith((".", "/"))):
         return source  # a name the server serves, or a hub repo id vLLM downloads itself
     raise ModelNotFoundError(f"Model {entry.name!r}: {path} does not exist. Put the file there or pass --model PATH.")
+
+
+def weights_on_disk(entry: ModelEntry) -> bool | None:
+    """Whether the entry's weights are here already (never downloads); None for a server's model."""
+    if entry.backend == "openai":
+        return None
+    source = entry.source
+    try:
+        if source.startswith(("package:", "hf:")):
+            return bool(locate_offline(source))
+        locate_weights(entry)
+    except (ModelNotFoundError, ConfigError):
+        return False
+    if entry.backend == "vllm" and not Path(source).expanduser().exists() and not (models_dir() / source).exists():
+        return bool(_in_hub_cache(source, "config.json"))
+    return True
+
+
+def locate_offline(source: str) -> Path | None:
+    """A package: or hf: source's local file, or None when it would have to be downloaded."""
+    if source.startswith("package:"):
+        return _package_file(source)
+    parts = source.removeprefix("hf:").split("/", 2)
+    if len(parts) != 3:
+        return None
+    local = models_dir() / Path(parts[2]).name
+    if local.exists():
+        return local
+    return _in_hub_cache(f"{parts[0]}/{parts[1]}", parts[2]) or None
+
+
+def _in_hub_cache(repo_id: str, filename: str) -> Path | bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, filename)
+    return Path(cached) if isinstance(cached, str) else False
+

@@ -148,7 +148,8 @@ class Run:
                 self.delimiter_tokens = event.delimiter_tokens
                 if reason in CUT_KINDS:
                     self._intervene(CUT_KINDS[reason], position, delimiter, "delimiter", 0)
-                self.segments.append(Segment("delimiter", True, [delimiter]))
+                if delimiter:  # thinking "off" (the template closed it) wrote no delimiter
+                    self.segments.append(Segment("delimiter", True, [delimiter]))
             case RunStarted():
                 self.started = event
                 self.started_s = self._clock()

@@ -5,7 +5,7 @@ build's floating-point path (another CPU, another llama.cpp build). Tests that n
 behaviours wrap the real backend instead of hoping a question triggers it:
 - StopsEveryNTokens: every generate call streams the real model's tokens and, after
   ``every_tokens`` of them, ends as the model ending its turn would (Finish "stop" with its
-  end-of-sequence token);
+  end-of-sequence token, or with the tokens given: a family's end-of-thinking marker);
 - RepeatsItself: after the real model's first ``period`` tokens of a call, those tokens repeat.
 The engine under test sees exactly what such a model would give it.
 """
@@ -16,11 +16,17 @@ from s1app.backends.base import Finish, Piece
 
 
 class StopsEveryNTokens:
-    def __init__(self, real, every_tokens: int) -> None:
+    def __init__(self, real, every_tokens: int, stop_token_ids: list[int] | None = None) -> None:
+        """``stop_token_ids``: the token each call stops on, in call order (the last repeats);
+        default the end-of-sequence token (the model ending its turn)."""
         self._real = real
         self.every_tokens = every_tokens
         self.info = real.info
-        self.stop_token_id = real.special_tokens()["eos"]
+        self._stop_ids = list(stop_token_ids or [real.special_tokens()["eos"]])
+
+    @property
+    def stop_token_id(self) -> int:
+        return self._stop_ids[0]
 
     def __getattr__(self, name):
         return getattr(self._real, name)
@@ -32,6 +38,8 @@ class StopsEveryNTokens:
             for item in stream:
                 if isinstance(item, Piece) and produced == self.every_tokens:
                     yield Finish("stop", self.stop_token_id)
+                    if len(self._stop_ids) > 1:
+                        self._stop_ids.pop(0)
                     return
                 produced += isinstance(item, Piece)
                 yield item
@@ -70,9 +78,9 @@ def steered(model, backend_class, **how):
     return model.with_backend(backend)
 
 
-def stopping_model(model, every_tokens: int):
-    """``model`` whose backend tries to stop every ``every_tokens`` tokens."""
-    return steered(model, StopsEveryNTokens, every_tokens=every_tokens)
+def stopping_model(model, every_tokens: int, stop_token_ids: list[int] | None = None):
+    """``model`` whose backend tries to stop every ``every_tokens`` tokens (on ``stop_token_ids``)."""
+    return steered(model, StopsEveryNTokens, every_tokens=every_tokens, stop_token_ids=stop_token_ids)
 
 
 def looping_model(model, period: int):

@@ -17,13 +17,15 @@ import typer
 
 from s1app.backends import BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
-from s1app.loading import LoadedModel, load_model
+from s1app.formats import check_switches, get_format
+from s1app.loading import LoadedModel, load_entry
 from s1app.loops import LoopSettings
+from s1app.registry import resolve_model, with_overrides
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
     "backend": Annotated[Optional[str], typer.Option("--backend", help="llamacpp | vllm | openai (default: the model's).")],
-    "format": Annotated[str, typer.Option("--format", help="auto | s1 | think-tags | prompted.")],
+    "format": Annotated[str, typer.Option("--format", help="auto | harmony | seed-oss | magistral | think-tags | s1 | prompted, or a [formats.NAME] of models.toml.")],
     "max_thinking": Annotated[Optional[int], typer.Option("--max-thinking", help="Thinking budget in tokens (cap). Default: up to the context.")],
     "min_thinking": Annotated[int, typer.Option("--min-thinking", help="Extend thinking with Waits until this many tokens.")],
     "waits": Annotated[int, typer.Option("--waits", help="Times to suppress end-of-thinking and append the ignore string.")],
@@ -33,6 +35,8 @@ OPTION_TYPES = {
     "top_p": Annotated[float, typer.Option("--top-p")],
     "seed": Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (runs with the same seed repeat).")],
     "loop_detect": Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")],
+    "reasoning_effort": Annotated[Optional[str], typer.Option("--reasoning-effort", help="low | medium | high: the template's reasoning effort (harmony models such as gpt-oss).")],
+    "thinking": Annotated[bool, typer.Option("--thinking/--no-thinking", help="--no-thinking: the template skips thinking (Qwen3's enable_thinking); the run only answers.")],
     "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
     "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
     "tokenizer": Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer of the served model (--backend openai): a GGUF, HF folder or hub repo id. Default: --model.")],
@@ -61,6 +65,8 @@ class RunOptions:
     top_p: float = DEFAULTS.top_p
     seed: Optional[int] = DEFAULTS.seed
     loop_detect: bool = DEFAULTS.loop.enabled
+    reasoning_effort: Optional[str] = DEFAULTS.reasoning_effort
+    thinking: bool = DEFAULTS.thinking
     base_url: Optional[str] = None
     api_key: Optional[str] = None
     tokenizer: Optional[str] = None
@@ -79,6 +85,7 @@ class RunOptions:
             max_thinking_tokens=self.max_thinking, min_thinking_tokens=self.min_thinking, num_waits=self.waits,
             ignore_str=self.ignore_str, max_answer_tokens=self.max_answer, temperature=self.temperature,
             top_p=self.top_p, seed=self.seed, loop=LoopSettings(enabled=self.loop_detect),
+            reasoning_effort=self.reasoning_effort, thinking=self.thinking,
         )
 
     def backend_options(self) -> BackendOptions:
@@ -89,7 +96,15 @@ class RunOptions:
         )
 
     def load(self) -> LoadedModel:
-        return load_model(self.model, backend=self.backend, format=self.format, options=self.backend_options())
+        """The model, with the run's template switches checked against its format: before the
+        weights load when the format is named (registry entry or --format), else right after."""
+        entry = with_overrides(resolve_model(self.model, backend=self.backend), backend=self.backend, format=self.format)
+        config = self.budget_config()
+        if entry.format != "auto":
+            check_switches(get_format(entry.format), config)
+        model = load_entry(entry, self.backend_options())
+        check_switches(model.format_tokens.format, config, model.chat_template)
+        return model
 
 
 def with_run_options(**defaults):

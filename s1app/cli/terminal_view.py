@@ -28,6 +28,7 @@ END_LABELS = {
     "model": "the model ended thinking",
     "budget": "thinking capped at the budget",
     "loop": "thinking stopped: it was looping",
+    "off": "thinking off: the template skipped it, so the budget controls do not apply",
 }
 
 
@@ -65,7 +66,9 @@ class TerminalView:
                 self._line(Text(f"(a block of {period} tokens kept repeating)", style="yellow"))
             case ThinkingEnded(reason=reason):
                 self._flush_partial()
-                self._line(Text(f"── {END_LABELS.get(reason, reason)} · forced end-of-thinking ──", style=FORCED_STYLE if reason != "model" else "bold"))
+                forced = reason not in ("model", "off")
+                label = END_LABELS.get(reason, reason) + (" · forced end-of-thinking" if forced else "")
+                self._line(Text(f"── {label} ──", style=FORCED_STYLE if forced else "bold"))
                 self._line(Text("Answer:", style="bold"))
             case RunFinished():
                 self._flush_partial()

@@ -43,6 +43,8 @@ class ChatTab:
         max_answer: float,
         loop_detect: bool,
         gpu_layers: float | None,
+        reasoning_effort: str | None,
+        thinking: bool,
         request: gr.Request,
     ) -> Iterator[tuple]:
         """Stream one turn: yields (chat messages, status line, turns, log conversation, question box)."""
@@ -54,7 +56,7 @@ class ChatTab:
             config = budget_config_from_ui(
                 max_thinking=max_thinking, waits=waits, ignore_str=ignore_str, temperature=temperature,
                 seed=seed, min_thinking=min_thinking, max_answer=max_answer, loop_detect=loop_detect,
-                context_length=loaded.backend.info.context_length,
+                context_length=loaded.backend.info.context_length, reasoning_effort=reasoning_effort, thinking=thinking,
             )
         except S1AppError as failure:
             yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
@@ -75,6 +77,23 @@ class ChatTab:
 
     def stop(self, request: gr.Request) -> None:
         self.ctx.scopes.stop(request.session_hash, "chat")
+
+    def switch_controls(self, model_name: str) -> tuple:
+        """Show the reasoning-effort and thinking controls only for a model whose family takes them
+        (reset, so a hidden control never sends a value the next model refuses)."""
+        switches = self.ctx.switches_for(model_name)
+        return (gr.update(visible="reasoning_effort" in switches, value=None),
+                gr.update(visible="enable_thinking" in switches, value=True))
+
+    def _template_switches(self) -> tuple[gr.Dropdown, gr.Checkbox]:
+        """The template switches' controls, shown only when the starting model's family takes them."""
+        switches = self.ctx.switches_for(self.ctx.default_model.name)
+        reasoning_effort = gr.Dropdown(["low", "medium", "high"], value=None, label="Reasoning effort",
+                                       visible="reasoning_effort" in switches, elem_id="chat-reasoning-effort",
+                                       info="The template's reasoning effort (harmony models such as gpt-oss).")
+        thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
+                               visible="enable_thinking" in switches, elem_id="chat-thinking")
+        return reasoning_effort, thinking
 
     @staticmethod
     def new_conversation() -> tuple:
@@ -110,7 +129,7 @@ class ChatTab:
                 ignore_str = gr.Textbox(DEFAULTS.ignore_str, label="Ignore string", elem_id="chat-ignore-str")
                 temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature (0 = greedy)")
                 seed = gr.Number(0, label="Seed (used when temperature > 0)")
-                model = gr.Dropdown(ctx.model_choices(), value=ctx.default_model.name, label="Model",
+                model = gr.Dropdown(ctx.model_choice_labels(), value=ctx.default_model.name, label="Model",
                                     allow_custom_value=True, info="A registry name, a GGUF path, or hf:OWNER/REPO/FILE.",
                                     elem_id="chat-model")
                 backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
@@ -121,10 +140,12 @@ class ChatTab:
                                               elem_id="chat-loop-detect")
                     gpu_layers = gr.Number(None, label="GPU layers (llama.cpp)", precision=0, elem_id="chat-gpu-layers",
                                            info="Blank: all on a GPU build of llama.cpp, none on a CPU build.")
+                    reasoning_effort, thinking = self._template_switches()
 
         inputs = [question, chatbot, turns, conversation, model, backend, max_thinking, waits, ignore_str, temperature, seed,
-                  min_thinking, max_answer, loop_detect, gpu_layers]
+                  min_thinking, max_answer, loop_detect, gpu_layers, reasoning_effort, thinking]
         outputs = [chatbot, status, turns, conversation, question]
         gr.on([ask_button.click, question.submit], self.ask, inputs, outputs, api_name="chat", show_progress="hidden")
+        model.change(self.switch_controls, model, [reasoning_effort, thinking], api_name=False, queue=False)
         stop_button.click(self.stop, None, None, api_name="chat_stop", queue=False)
         clear_button.click(self.new_conversation, None, [chatbot, turns, conversation, status], api_name=False)

@@ -15,10 +15,11 @@ from s1app.backends import BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.cancel import CancelScope
 from s1app.errors import ConfigError
+from s1app.formats import get_format, offered_switches
 from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
 from s1app.numbers import whole_number
-from s1app.registry import load_registry, with_overrides
+from s1app.registry import ModelEntry, load_registry, with_overrides
 from s1app.store import RunLog
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
@@ -93,6 +94,43 @@ class UIContext:
             pass  # a broken models.toml must not take the UI down; loading by name will report it
         return names + [name for name in self.extra_models if name not in names]
 
+    def model_choice_labels(self) -> list[tuple[str, str]]:
+        """The model picker's (label, name) pairs: each name with its reasoning family."""
+        return [(f"{name} · {self.family_of(name)}", name) for name in self.model_choices()]
+
+    def family_of(self, model_name: str) -> str:
+        """The detected family of a loaded model, else the registry entry's ("auto": detected on load)."""
+        loaded = self._loaded(model_name)
+        if loaded is not None:
+            return loaded.format_name
+        entry = self._registry_entry(model_name)
+        return entry.format if entry is not None else "auto"
+
+    def switches_for(self, model_name: str) -> set[str]:
+        """The template switches (s1app.formats.TEMPLATE_SWITCHES) this model takes, as far as is
+        known before it loads; the UI shows a switch's control only for such a model."""
+        loaded = self._loaded(model_name)
+        if loaded is not None:
+            return offered_switches(loaded.format_tokens.format, loaded.chat_template)
+        family = self.family_of(model_name)
+        try:
+            return set(get_format(family).template_switches) if family != "auto" else set()
+        except ConfigError:
+            return set()
+
+    def _loaded(self, model_name: str) -> LoadedModel | None:
+        model_name = (model_name or "").strip()
+        if not model_name or model_name == self.default_model.name:
+            return self.default_model
+        return self.extra_models.get(model_name)
+
+    @staticmethod
+    def _registry_entry(model_name: str) -> ModelEntry | None:
+        try:
+            return load_registry().get(model_name)
+        except ConfigError:
+            return None
+
     def load(self, model_name: str | None, backend: str | None, gpu_layers: int | None = None) -> LoadedModel:
         """The model picked in the UI (name, path or hf: id), loaded once per process."""
         model_name = (model_name or "").strip()
@@ -138,6 +176,8 @@ def budget_config_from_ui(
     max_answer: Any = DEFAULTS.max_answer_tokens,
     loop_detect: bool = DEFAULTS.loop.enabled,
     context_length: int | None = None,
+    reasoning_effort: str | None = DEFAULTS.reasoning_effort,
+    thinking: bool = DEFAULTS.thinking,
 ) -> BudgetConfig:
     """Validate the UI's fields once, here, into a BudgetConfig (ConfigError says what to fix)."""
     max_thinking_tokens = whole_number("Max thinking tokens", max_thinking)
@@ -159,4 +199,6 @@ def budget_config_from_ui(
         temperature=temperature_value,
         seed=whole_number("Seed", seed, optional=True),
         loop=LoopSettings(enabled=bool(loop_detect)),
+        reasoning_effort=reasoning_effort or None,
+        thinking=bool(thinking),
     )

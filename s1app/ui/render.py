@@ -24,6 +24,7 @@ END_LABELS = {
     "loop": "thinking looped: end of thinking forced",
     "cancelled": "stopped",
     "error": "failed",
+    "off": "thinking off: the template skipped it, so the budget controls do not apply",
 }
 
 CSS = """
