@@ -4,13 +4,16 @@ Builds ``llama-bench`` once from the vendored llama.cpp of the llama-cpp-python 
 installs, with the same portable, batch-invariant flags (scripts/llama_cpp_wheel.py chooses
 them), into the wheelhouse cache beside the wheels. Then alternates, ``--rounds`` times:
 
-- llama-bench ``-t 2 -p 0 -n 256 -fa 0`` (tg256: one sequence decoding 256 tokens, no Python);
+- llama-bench ``-t 2 -p 0 -n 256 -fa 0 --repack 0`` (tg256: one sequence decoding 256 tokens, no
+  Python). ``--repack 0`` loads the weights as the app does (``use_extra_bufts=False``: repacked
+  kernels serve one token and a batch with different code, see s1app/backends/llamacpp.py);
+  ``--repack 1`` gives llama-bench's default, which the app cannot use;
 - the engine: ``s1app ask "Explain in detail how a bicycle works." --max-thinking 256
   --min-thinking 256 --json`` in a fresh process, its ``stats.tokens_per_s``;
 
 and prints each round's engine / llama-bench ratio, the median and the spread (goal >= 0.90).
 
-    .venv/bin/python bench/bench_limit.py [--rounds 4] [--tokens 256] [--threads 2]
+    .venv/bin/python bench/bench_limit.py [--rounds 4] [--tokens 256] [--threads 2] [--repack 0]
 """
 
 from __future__ import annotations
@@ -77,10 +80,11 @@ def llama_bench() -> Path:
     return binary
 
 
-def limit_tok_s(binary: Path, threads: int, tokens: int) -> float:
+def limit_tok_s(binary: Path, threads: int, tokens: int, repack: int) -> float:
     """llama-bench's tg tok/s for the embedded model (one repetition: the rounds alternate instead)."""
     out = subprocess.run([str(binary), "-m", model_path(), "-t", str(threads), "-p", "0", "-n", str(tokens),
-                          "-fa", "0", "-r", "1", "-o", "json"], capture_output=True, text=True, check=True).stdout
+                          "-fa", "0", "--repack", str(repack), "-r", "1", "-o", "json"],
+                         capture_output=True, text=True, check=True).stdout
     return float(json.loads(out)[0]["avg_ts"])
 
 
@@ -98,11 +102,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2, help="llama-bench -t (the app uses every core)")
+    parser.add_argument("--repack", type=int, choices=(0, 1), default=0, help="llama-bench --repack (the app: 0)")
     args = parser.parse_args()
     binary = llama_bench()
     ratios = []
     for round_number in range(1, args.rounds + 1):
-        sides = [("llama-bench", lambda: limit_tok_s(binary, args.threads, args.tokens)),
+        sides = [("llama-bench", lambda: limit_tok_s(binary, args.threads, args.tokens, args.repack)),
                  ("engine", lambda: engine_tok_s(args.tokens))]
         if round_number % 2 == 0:
             sides.reverse()  # neither side always runs first
