@@ -161,7 +161,7 @@ def _load_model(model_path: str, n_gpu_layers: int):
 
 def token_bytes(vocab) -> Callable[[int], bytes]:
     """A token's bytes (special tokens rendered), asked of llama.cpp once per token id: a lookup
-    after that, where each llama-cpp-python ``detokenize`` call costs ~12 us."""
+    after that (~0.5 us of CPU a token, ~2.5 us through llama-cpp-python's ``detokenize``)."""
     return functools.cache(lambda token_id: vocab.detokenize([token_id], special=True))
 
 

@@ -102,8 +102,8 @@ class NativeSequences:
             raise DecodeError(f"llama.cpp could not decode a batch of {len(items)} tokens: {reason}.")
 
     def _logits(self, index: int) -> np.ndarray:
-        # A view on llama.cpp's buffer, no copy: frombuffer over a ctypes array is ~5 us a token
-        # where np.ctypeslib.as_array is ~30 us (it builds a pointer type each call).
+        # A view on llama.cpp's buffer, no copy: frombuffer over a ctypes array costs ~1.3 us of CPU
+        # a token, np.ctypeslib.as_array ~4.4 us (it casts and builds an array type each call).
         pointer = llama_cpp.llama_get_logits_ith(self._context.ctx, index)
         return np.frombuffer(self._logits_row.from_address(ctypes.addressof(pointer.contents)), dtype=np.float32)
 
