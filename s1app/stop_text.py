@@ -22,6 +22,7 @@ class Released:
 class StopTextMatcher:
     def __init__(self, markers: tuple[str, ...]) -> None:
         self._markers = markers
+        self._first_chars = frozenset(marker[0] for marker in markers if marker)
         self._held: list[str] = []
 
     @property
@@ -29,9 +30,9 @@ class StopTextMatcher:
         return len(self._held)
 
     def feed(self, text: str) -> Released:
-        if not self._markers:
-            return Released([text])
         held = self._held
+        if not held and not any(char in text for char in self._first_chars):
+            return Released([text])  # the common token: no marker can start in it (one scan, no join)
         held.append(text)
         joined = "".join(held)
         starts = [joined.find(marker) for marker in self._markers]

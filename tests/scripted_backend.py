@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s1app.backends.base import BackendInfo, Finish, Piece
-from s1app.backends.llamacpp import IncrementalDetokenizer
+from s1app.backends.llamacpp import IncrementalDetokenizer, token_bytes
 from s1app.backends.local_tokenizer import GgufVocab, TokenizerSide
 from s1app.errors import BackendError
 from s1app.forcing import BudgetForcer
@@ -40,7 +40,7 @@ class ScriptedBackend(TokenizerSide):
     def __init__(self, script: list[Call], context_length: int = 4096) -> None:
         vocab = GgufVocab.open(locate_weights(resolve_model(None)))
         super().__init__(vocab)
-        self._pieces = vocab._vocab
+        self._pieces = token_bytes(vocab._vocab)
         self.script = list(script)
         self.calls: list[Recorded] = []
         self.info = BackendInfo(name="scripted", model="scripted", context_length=context_length)

@@ -213,14 +213,14 @@ def test_streamed_text_equals_the_detokenized_tokens(model):
 
 
 def test_characters_split_across_tokens_come_out_whole():
-    from s1app.backends.llamacpp import IncrementalDetokenizer
+    from s1app.backends.llamacpp import IncrementalDetokenizer, token_bytes
     from s1app.backends.local_tokenizer import GgufVocab
     from s1app.registry import locate_weights, resolve_model
 
     vocab = GgufVocab.open(locate_weights(resolve_model(None)))
     original = "café 你好世界 🙂 naïve"
     tokens = vocab.tokenize(original)
-    piece_text = IncrementalDetokenizer(vocab._vocab)
+    piece_text = IncrementalDetokenizer(token_bytes(vocab._vocab))
     texts = [piece_text(token) for token in tokens]
     assert "".join(texts) == original
     assert "" in texts  # some characters span several tokens: nothing shows until they are whole
