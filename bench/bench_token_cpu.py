@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from scripted_backend import Call, scripted_engine  # noqa: E402  (the real engine over scripted tokens)
 
 from s1app.budget import BudgetConfig  # noqa: E402
-from s1app.run_fold import Run  # noqa: E402
-from s1app.store import RunRecorder, open_store  # noqa: E402
-from s1app.threaded import ThreadedStream  # noqa: E402
+from s1app.pump import Pump  # noqa: E402
+from s1app.store import RunLog, open_store  # noqa: E402
 
 WORDS = "bicycle pedal chain gear wheel frame brake rider force motion spoke tire saddle crank lever".split()
 
@@ -32,13 +31,16 @@ def reader_cpu_us(text: str) -> tuple[int, float]:
     engine, backend = scripted_engine([Call(text, then="length"), Call("Yes.")])
     tokens = len(backend.tokenize(text))
     config = BudgetConfig(max_thinking_tokens=tokens, min_thinking_tokens=tokens, max_answer_tokens=8)
-    with tempfile.TemporaryDirectory() as scratch, RunRecorder(open_store(str(Path(scratch) / "log.db"))) as recorder:
+    with tempfile.TemporaryDirectory() as scratch, open_store(str(Path(scratch) / "log.db")) as store:
         started = time.process_time()
-        run = Run(engine.run(backend.tokenize("Q", prompt=True), config, question="Q"))
-        for event in ThreadedStream(lambda: run):
-            recorder.record(event)
+        run = engine.start(backend.tokenize("Q", prompt=True), config, question="Q")
+        RunLog(store).attach(run)
+        pump: Pump = Pump()
+        pump.start_stream("run", lambda: run)
+        for _ in pump.items(1 / 30):
+            pass
         spent = time.process_time() - started
-    return run.finished.stats.thinking_tokens, spent / tokens * 1e6
+    return run.stats.thinking_tokens, spent / tokens * 1e6
 
 
 def main() -> None:
