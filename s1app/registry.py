@@ -16,10 +16,10 @@ from pathlib import Path
 
 import platformdirs
 
+from s1app.backends import BACKEND_NAMES
 from s1app.errors import ConfigError, ModelNotFoundError
 from s1app.formats import FORMAT_NAMES
 
-BACKEND_NAMES = ("llamacpp", "vllm", "openai")
 FORMAT_CHOICES = ("auto", *FORMAT_NAMES)
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -58,7 +58,7 @@ def _entry_from_table(name: str, table: dict) -> ModelEntry:
         )
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
-        raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
+        raise ConfigError(f"models.toml entry {name!r}: backend must be one of {', '.join(BACKEND_NAMES)}, not {entry.backend!r}.")
     if entry.format not in FORMAT_CHOICES:
         raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(FORMAT_CHOICES)}, not {entry.format!r}.")
     return entry

@@ -15,14 +15,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from s1app.backends import BackendOptions
+from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
 from s1app.loading import LoadedModel, load_model
 from s1app.loops import LoopSettings
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
-    "backend": Annotated[Optional[str], typer.Option("--backend", help="llamacpp | vllm | openai (default: the model's).")],
+    "backend": Annotated[Optional[str], typer.Option("--backend", help=f"{' | '.join(BACKEND_NAMES)} (default: the model's).")],
     "format": Annotated[str, typer.Option("--format", help="auto | s1 | think-tags | prompted.")],
     "max_thinking": Annotated[Optional[int], typer.Option("--max-thinking", help="Thinking budget in tokens (cap). Default: up to the context.")],
     "min_thinking": Annotated[int, typer.Option("--min-thinking", help="Extend thinking with Waits until this many tokens.")],

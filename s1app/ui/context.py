@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from s1app.backends import BackendOptions
+from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULT_MAX_ANSWER_TOKENS, BudgetConfig
 from s1app.errors import ConfigError
 from s1app.events import Event
@@ -23,7 +23,7 @@ from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
-BACKEND_CHOICES = [("model's default", ""), ("llamacpp", "llamacpp"), ("vllm", "vllm"), ("openai", "openai")]
+BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
 
 
 class StopFlags:
