@@ -26,6 +26,7 @@ from s1app.ui.context import (
 )
 from s1app.ui.render import RunView, error_status_html, idle_status_html
 from s1app.ui.streaming import stop_flag, watch_runs
+from s1app.ui.widgets import question_box
 
 MAX_SWEEP_RUNS = 48
 SWEEP_HEADERS = ["max thinking tokens", "Waits", "thinking tokens", "Waits inserted", "forced tokens",
@@ -158,7 +159,7 @@ class SweepTab:
         gr.Markdown("Run one question at several budgets to see what budget forcing does: how much of the "
                     "budget the model uses, and (with a reference answer) whether more thinking gets it right.")
         with gr.Row():
-            question = gr.Textbox(label="Question", lines=2, scale=3, elem_id="sweep-question")
+            question = question_box(scale=3, elem_id="sweep-question")
             reference = gr.Textbox(label="Reference answer (optional)", scale=1, elem_id="sweep-reference")
         with gr.Row():
             budgets = gr.Textbox("0, 16, 64, 256", label="Max thinking tokens (list)", elem_id="sweep-budgets")
@@ -176,9 +177,9 @@ class SweepTab:
         status = gr.HTML(idle_status_html(), label="status", elem_id="sweep-status")
         plot = gr.Plot(label="Budget effects")
         table = gr.Dataframe(headers=SWEEP_HEADERS, label="Runs", interactive=False, wrap=True, elem_id="sweep-table")
-        run_button.click(self.sweep, [question, reference, budgets, waits, model, backend, ignore_str, temperature, seed,
-                                           max_answer],
-                         [table, plot, status], api_name="sweep", show_progress="hidden")
+        gr.on([run_button.click, question.submit], self.sweep,
+              [question, reference, budgets, waits, model, backend, ignore_str, temperature, seed, max_answer],
+              [table, plot, status], api_name="sweep", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="sweep_stop", queue=False)
 
 
