@@ -65,11 +65,16 @@ def recent_llama_log() -> list[str]:
         return list(_recent)
 
 
+def llama_log_shown() -> bool:
+    """Whether llama.cpp's log is printed as it comes (then model loading need not hide stderr)."""
+    return _shown["to"] is not None
+
+
 def llama_log_report() -> str:
     """What llama.cpp said last, to print with an error; "" when nothing was said, or when
     ``show_llama_log`` already printed it as it came."""
     lines = recent_llama_log()
-    if not lines or _shown["to"] is not None:
+    if not lines or llama_log_shown():
         return ""
     return "llama.cpp's last log lines:\n  " + "\n  ".join(lines)
 

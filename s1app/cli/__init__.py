@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         console = Console(stderr=True)
         console.print(f"[bold red]Error:[/] {failure}", highlight=False, soft_wrap=True)
         if isinstance(failure, (BackendError, ModelFormatError)) and llama_log_report():
-            console.print(llama_log_report(), style="dim", highlight=False, markup=False)
+            console.print(llama_log_report(), style="dim", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         Console(stderr=True).print("Interrupted.")
