@@ -29,7 +29,7 @@ GGML_LOG_LEVEL_CONT = 5
 _lock = threading.Lock()
 _recent: deque[str] = deque(maxlen=RECENT_LINES)
 _partial = {"text": "", "level": logging.INFO}
-_shown = {"to": None}  # the handler show_llama_log added, if it was called
+_printing = False  # whether show_llama_log was called
 _callback = None  # the ctypes callback object: llama.cpp holds a raw pointer to it, so it must live
 
 
@@ -67,7 +67,7 @@ def recent_llama_log() -> list[str]:
 
 def llama_log_shown() -> bool:
     """Whether llama.cpp's log is printed as it comes (then model loading need not hide stderr)."""
-    return _shown["to"] is not None
+    return _printing
 
 
 def llama_log_report() -> str:
@@ -81,8 +81,9 @@ def llama_log_report() -> str:
 
 def show_llama_log(stream=None) -> None:
     """Print llama.cpp's log as it comes (``s1app --verbose``): every level, to stderr."""
+    global _printing
+    _printing = True
     handler = logging.StreamHandler(stream or sys.stderr)
-    _shown["to"] = handler
     handler.setFormatter(logging.Formatter("llama.cpp: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
