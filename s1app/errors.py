@@ -48,3 +48,7 @@ class BenchmarkError(S1AppError):
 
 class EvalRunError(S1AppError):
     """An eval run folder cannot be resumed or read (no such run, a broken manifest, other settings)."""
+
+
+class ExposureError(S1AppError):
+    """The web UI would be reachable beyond this machine (or through a share link) without a login."""

@@ -12,11 +12,11 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from s1app.backends import BACKEND_NAMES
 from s1app.errors import ConfigError, ModelNotFoundError
 from s1app.formats import format_choices
 from s1app.model_dirs import models_dir, read_tables, user_models_dir
 
-BACKEND_NAMES = ("llamacpp", "vllm", "openai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ def _entry_from_table(name: str, table: dict, choices: tuple[str, ...]) -> Model
         )
     entry = ModelEntry(name=name, **table)
     if entry.backend not in BACKEND_NAMES:
-        raise ConfigError(f"models.toml entry {name!r}: backend must be one of {BACKEND_NAMES}, not {entry.backend!r}.")
+        raise ConfigError(f"models.toml entry {name!r}: backend must be one of {', '.join(BACKEND_NAMES)}, not {entry.backend!r}.")
     if entry.format not in choices:
         raise ConfigError(f"models.toml entry {name!r}: format must be one of {', '.join(choices)}, not {entry.format!r}.")
     return entry

@@ -150,3 +150,39 @@ def test_an_empty_question_and_a_budget_out_of_range_show_errors_in_the_page(pag
     page.locator("#chat-ask").click()
     page.wait_for_function(f"() => document.querySelector('{STATUS}')?.dataset.state === 'finished'")
     assert page.locator("#chat-max-thinking input[type=range]").input_value() == "8", "the slider follows the box"
+
+
+def finished_state(selector: str) -> str:
+    return f"() => document.querySelector('{selector} [data-state]')?.dataset.state === 'finished'"
+
+
+def test_enter_sends_and_shift_enter_breaks_the_line_in_every_question_box(page):
+    """Chat, Compare and Budget sweep: Enter in the question box runs it, Shift+Enter adds a line."""
+    box = page.locator("#chat-question textarea")
+    page.locator("#chat-max-thinking-typed input").fill("8")
+    page.locator("#chat-more").get_by_text("More").click()
+    page.locator("#chat-max-answer input").fill("8")
+    box.fill("What is")
+    box.press("Shift+Enter")
+    box.press_sequentially("2 + 2?")
+    assert box.input_value() == "What is\n2 + 2?", "Shift+Enter breaks the line and sends nothing"
+    box.press("Enter")
+    page.wait_for_function(finished_state("#chat-status"))
+    asked = page.locator("#chat-chatbot .message-row.user-row")
+    assert asked.count() == 1 and "2 + 2?" in asked.first.inner_text() and "What is" in asked.first.inner_text()
+
+    page.get_by_role("tab", name="Compare").click()
+    for side in ("A", "B"):
+        page.locator(f"#compare-max-thinking-{side}-typed input").fill("8")
+    page.locator("#compare-max-answer input").fill("8")
+    page.locator("#compare-question textarea").fill("What is 3 + 4?")
+    page.locator("#compare-question textarea").press("Enter")
+    for side in ("A", "B"):
+        page.wait_for_function(finished_state(f"#compare-status-{side}"))
+
+    page.get_by_role("tab", name="Budget sweep").click()
+    page.locator("#sweep-budgets input, #sweep-budgets textarea").first.fill("0, 8")
+    page.locator("#sweep-question textarea").fill("What is 5 + 6?")
+    page.locator("#sweep-question textarea").press("Enter")
+    page.wait_for_selector("#sweep-status [data-rows]")  # the sweep's closing line, once every run is done
+    assert page.locator("#sweep-status [data-rows]").get_attribute("data-rows") == "2"

@@ -77,7 +77,7 @@ def load_rows(source: str, split: str = "train") -> list[dict[str, Any]]:
     if path.exists():
         return _read_local(path)
     if source.endswith((".parquet", ".jsonl", ".json")) or source.startswith((".", "/")):
-        raise DatasetError(f"Dataset file {source} does not exist: check the path (relative paths start at {PROJECT_ROOT}).")
+        raise DatasetError(f"Dataset file {source} does not exist: check the path (a relative path starts at the current folder, then at {PROJECT_ROOT}, where the configs' own data is).")
     try:
         import datasets
     except ImportError as failure:

@@ -38,7 +38,7 @@ from torch.utils.checkpoint import checkpoint
 from s1app.errors import S1AppError
 from training.checkpoint import checkpoint_dir, find_checkpoint, load_checkpoint, save_checkpoint
 from training.config import TrainConfig, load_config
-from training.data import IGNORE_INDEX, PROJECT_ROOT, Sample, build_samples, label_token_counts, load_rows
+from training.data import IGNORE_INDEX, Sample, build_samples, label_token_counts, load_rows
 from training.model import build_sharded_model, compute_dtype, cpu_supports_bf16, model_source
 from training.steps import StepPlan, collate, learning_rate_factor, micro_batches
 
@@ -149,8 +149,11 @@ def prepare(config: TrainConfig, device: torch.device) -> Run:
     plan = StepPlan(len(samples), config.global_batch_size, config.epochs, config.seed, config.max_steps)
     warmup_steps = math.ceil(config.warmup_ratio * plan.total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(step, plan.total_steps, warmup_steps))
-    output_dir = Path(config.output_dir) if Path(config.output_dir).is_absolute() else PROJECT_ROOT / config.output_dir
+    # A relative folder (given with --output-dir or the config's own default) is the user's: it
+    # starts at the current folder, never at the project's (which may be site-packages).
+    output_dir = Path(config.output_dir).expanduser().resolve()
     if is_rank0:
+        print(f"output: {output_dir}" + ("" if Path(config.output_dir).is_absolute() else " (relative to the current folder)"))
         print(f"data: {report.summary()}")
         print(f"{plan.total_steps} steps of {config.global_batch_size} samples: {dist.get_world_size()} processes x "
               f"{accumulation} micro-batches of {config.micro_batch_size}, {compute} compute on {device.type}")

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from s1app.backends.base import Backend
 from s1app.errors import BackendError, ConfigError
 
+BACKEND_NAMES = ("llamacpp", "vllm", "openai")
+"""Every backend, in the order the CLI and the UI offer them (create_backend builds each)."""
+
 
 @dataclass(frozen=True, slots=True)
 class BackendOptions:
@@ -51,4 +54,4 @@ def create_backend(kind: str, weights: str, model_name: str, options: BackendOpt
         from s1app.backends.openai_compat import OpenAICompatBackend
 
         return OpenAICompatBackend(weights, name=model_name, options=options)
-    raise ConfigError(f"Unknown backend {kind!r}: use llamacpp, vllm or openai.")
+    raise ConfigError(f"Unknown backend {kind!r}: use one of {', '.join(BACKEND_NAMES)}.")

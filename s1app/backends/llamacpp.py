@@ -32,6 +32,7 @@ from s1app.backends.generating import GeneratingBackend, drain
 from s1app.backends.local_tokenizer import GgufVocab
 from s1app.backends.token_sampler import TokenSampler
 from s1app.errors import BackendError, ModelFormatError
+from s1app.llama_log import llama_log_shown, route_llama_log
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +149,14 @@ def _load_model(model_path: str, n_gpu_layers: int):
     import llama_cpp
     from llama_cpp._internals import LlamaModel
 
+    route_llama_log()
     params = llama_cpp.llama_model_default_params()
     params.n_gpu_layers = n_gpu_layers
     # No runtime weight repacking: repacked Q4_0 / K-quant kernels serve one token and a batch
     # with different code, which would make a token's logits depend on its batch.
     params.use_extra_bufts = False
     try:
-        return LlamaModel(path_model=model_path, params=params, verbose=False)
+        return LlamaModel(path_model=model_path, params=params, verbose=llama_log_shown())
     except (ValueError, RuntimeError) as failure:
         raise ModelFormatError(f"llama.cpp could not load {model_path}: {failure}") from failure
 

@@ -19,6 +19,7 @@ from llama_cpp._internals import LlamaContext, LlamaModel
 from llama_cpp._utils import suppress_stdout_stderr
 
 from s1app.errors import BackendError
+from s1app.llama_log import llama_log_shown
 
 PROMPT_CHUNK_TOKENS = 512
 """Tokens per llama_decode when evaluating a prompt (llama.cpp's n_batch)."""
@@ -55,7 +56,7 @@ class NativeSequences:
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         params.no_perf = True
         try:
-            with suppress_stdout_stderr(disable=False):
+            with suppress_stdout_stderr(disable=llama_log_shown()):
                 self._context = LlamaContext(model=model, params=params, verbose=False)
         except ValueError as failure:
             raise BackendError(

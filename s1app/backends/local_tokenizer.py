@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from s1app.errors import BackendError
+from s1app.llama_log import route_llama_log
 
 
 class LocalTokenizer(Protocol):
@@ -68,6 +69,7 @@ class GgufVocab:
         import llama_cpp
         from llama_cpp._internals import LlamaModel
 
+        route_llama_log()
         # The model object alone (no context): a context would only warn about its size.
         params = llama_cpp.llama_model_default_params()
         params.vocab_only = True

@@ -13,6 +13,7 @@ from s1app.cli.logs import open_log
 from s1app.cli.run_options import RunOptions, with_run_options
 from s1app.cli.terminal_view import TerminalView
 from s1app.cli.watch import watch
+from s1app.llama_log import llama_log_report
 from s1app.session import Session, validate_question
 
 
@@ -36,4 +37,6 @@ def ask(
         print("Cancelled (Ctrl-C): kept what the model had produced.", file=sys.stderr)
         raise typer.Exit(130)
     if run.finished is not None and run.finished.error:
+        if llama_log_report():
+            print(llama_log_report(), file=sys.stderr)
         raise typer.Exit(1)

@@ -27,6 +27,7 @@ from rich.table import Table
 from s1app.cancel import CancelScope
 from s1app.cli.interrupts import first_ctrl_c_calls
 from s1app.cli.logs import open_log
+from s1app.cli.paths import absolute_if_file
 from s1app.cli.run_options import OPTION_TYPES, RunOptions
 from s1app.errors import ConfigError
 from s1app.eval.benches import BENCH_NAMES
@@ -123,12 +124,13 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
     if not options["--bench"] or not options["--method"]:
         raise ConfigError("Say what to run: --bench NAME|FILE.jsonl and --method NAME (or --resume RUN).")
     plan = EvalPlan.from_options(
-        bench=options["--bench"], methods=options["--method"], budgets=options["--budgets"],
+        bench=absolute_if_file(options["--bench"], (".jsonl", ".json")), methods=options["--method"], budgets=options["--budgets"],
         waits=options["--waits"], votes=options["--votes"],
         max_tries=DEFAULT_MAX_TRIES if options["--max-tries"] is None else options["--max-tries"],
         limit=options["--limit"],
         max_answer_tokens=EVAL_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
-        ceiling_tokens=options["--ceiling-tokens"], model=options["--model"], backend=options["--backend"])
+        ceiling_tokens=options["--ceiling-tokens"],
+        model=absolute_if_file(options["--model"], (".gguf",)), backend=options["--backend"])
     return new_job(plan, out_dir, loader)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from s1app.backends import BackendOptions
+from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.formats import check_switches, get_format
 from s1app.loading import LoadedModel, load_entry
@@ -24,7 +24,7 @@ from s1app.registry import resolve_model, with_overrides
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
-    "backend": Annotated[Optional[str], typer.Option("--backend", help="llamacpp | vllm | openai (default: the model's).")],
+    "backend": Annotated[Optional[str], typer.Option("--backend", help=f"{' | '.join(BACKEND_NAMES)} (default: the model's).")],
     "format": Annotated[str, typer.Option("--format", help="auto | harmony | seed-oss | magistral | think-tags | s1 | prompted, or a [formats.NAME] of models.toml.")],
     "max_thinking": Annotated[Optional[int], typer.Option("--max-thinking", help="Thinking budget in tokens (cap). Default: up to the context.")],
     "min_thinking": Annotated[int, typer.Option("--min-thinking", help="Extend thinking with Waits until this many tokens.")],

@@ -15,7 +15,7 @@ from s1app.session import Session, Turn, validate_question
 from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui
 from s1app.ui.render import RunView, error_status_html, idle_status_html
 from s1app.ui.streaming import cancel_scope, watch_runs
-from s1app.ui.widgets import budget_control
+from s1app.ui.widgets import budget_control, question_box
 
 
 class ChatTab:
@@ -113,10 +113,8 @@ class ChatTab:
                 )
                 status = gr.HTML(idle_status_html(), label="status", elem_id="chat-status")
                 with gr.Row():
-                    question = gr.Textbox(
-                        label="Question", placeholder="e.g. How many r's are in 'strawberry'?", lines=2,
-                        scale=5, elem_id="chat-question",
-                    )
+                    question = question_box(placeholder="e.g. How many r's are in 'strawberry'?", scale=5,
+                                            elem_id="chat-question")
                     with gr.Column(scale=1, min_width=120):
                         ask_button = gr.Button("Ask", variant="primary", elem_id="chat-ask")
                         stop_button = gr.Button("Stop", variant="stop", elem_id="chat-stop")

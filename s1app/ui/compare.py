@@ -24,7 +24,7 @@ from s1app.ui.render import (
     idle_status_html,
 )
 from s1app.ui.streaming import cancel_scope, watch_runs
-from s1app.ui.widgets import budget_control
+from s1app.ui.widgets import budget_control, question_box
 
 SIDES = ("A", "B")
 
@@ -101,8 +101,8 @@ class CompareTab:
 
     def build(self) -> None:
         ctx = self.ctx
-        question = gr.Textbox(label="Question", lines=2, elem_id="compare-question",
-                              placeholder="One question, asked under both configurations at once.")
+        question = question_box(elem_id="compare-question",
+                                placeholder="One question, asked under both configurations at once.")
         with gr.Row():
             ignore_str = gr.Textbox(DEFAULTS.ignore_str, label="Ignore string")
             temperature = gr.Slider(0, 2, value=DEFAULTS.temperature, step=0.05, label="Temperature (0 = greedy)")

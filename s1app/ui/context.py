@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from s1app.backends import BackendOptions
+from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
 from s1app.cancel import CancelScope
 from s1app.errors import ConfigError
@@ -25,7 +25,7 @@ from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
-BACKEND_CHOICES = [("model's default", ""), ("llamacpp", "llamacpp"), ("vllm", "vllm"), ("openai", "openai")]
+BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
 
 
 class TabScopes:

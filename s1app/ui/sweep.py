@@ -31,6 +31,7 @@ from s1app.session import validate_question
 from s1app.ui.context import BACKEND_CHOICES, UIContext
 from s1app.ui.render import RunView, error_status_html, idle_status_html
 from s1app.ui.streaming import cancel_scope
+from s1app.ui.widgets import question_box
 
 MAX_SWEEP_RUNS = 48
 SWEEP_HEADERS = ["max thinking tokens", "Waits", "thinking tokens", "Waits inserted", "forced tokens",
@@ -116,7 +117,7 @@ class SweepTab:
                     "budget the model uses, and (with a reference answer) whether more thinking gets it right. "
                     "The same method, grading and plot as the Benchmark tab, on one question (greedy).")
         with gr.Row():
-            question = gr.Textbox(label="Question", lines=2, scale=3, elem_id="sweep-question")
+            question = question_box(scale=3, elem_id="sweep-question")
             reference = gr.Textbox(label="Reference answer (optional)", scale=1, elem_id="sweep-reference")
         with gr.Row():
             budgets = gr.Textbox("0, 16, 64, 256", label="Max thinking tokens (list)", elem_id="sweep-budgets")
@@ -131,8 +132,9 @@ class SweepTab:
         status = gr.HTML(idle_status_html(), label="status", elem_id="sweep-status")
         plot = gr.Plot(label="Correct vs thinking tokens")
         table = gr.Dataframe(headers=SWEEP_HEADERS, label="Runs", interactive=False, wrap=True, elem_id="sweep-table")
-        run_button.click(self.sweep, [question, reference, budgets, waits, model, backend, max_answer],
-                         [table, plot, status], api_name="sweep", show_progress="hidden")
+        gr.on([run_button.click, question.submit], self.sweep,
+              [question, reference, budgets, waits, model, backend, max_answer],
+              [table, plot, status], api_name="sweep", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="sweep_stop", queue=False)
 
 

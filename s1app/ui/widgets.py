@@ -30,3 +30,17 @@ def budget_control(context_length: int, value: int, elem_id: str, *, presets: bo
 
         choice.input(preset, choice, [slider, typed], queue=False, show_progress="hidden", api_name=False)
     return typed
+
+
+QUESTION_MAX_LINES = 8
+
+
+def question_box(label: str = "Question", **options) -> gr.Textbox:
+    """A question box where Enter sends and Shift+Enter starts a new line, as in every chat app.
+
+    Why ``lines=1``: Gradio 6's Textbox sends ``submit`` on a bare Enter only when it is one line
+    high (with ``lines`` > 1 it is Shift+Enter that submits); ``max_lines`` lets it grow as the
+    question gets longer.
+    """
+    return gr.Textbox(label=label, lines=1, max_lines=QUESTION_MAX_LINES,
+                      info="Enter sends · Shift+Enter: new line", **options)
