@@ -18,6 +18,10 @@ from s1app.ui.streaming import cancel_scope, watch_runs
 from s1app.ui.widgets import budget_control, question_box
 
 
+REASONING_EFFORT_CHOICES = [("the template's default", ""), ("low", "low"), ("medium", "medium"), ("high", "high")]
+"""A value for every choice, "" included, so API callers may leave it out for models without the switch."""
+
+
 class ChatTab:
     """Builds the tab's components and owns its handlers (``ask``, ``stop``) for one app."""
 
@@ -82,13 +86,13 @@ class ChatTab:
         """Show the reasoning-effort and thinking controls only for a model whose family takes them
         (reset, so a hidden control never sends a value the next model refuses)."""
         switches = self.ctx.switches_for(model_name)
-        return (gr.update(visible="reasoning_effort" in switches, value=None),
+        return (gr.update(visible="reasoning_effort" in switches, value=""),
                 gr.update(visible="enable_thinking" in switches, value=True))
 
     def _template_switches(self) -> tuple[gr.Dropdown, gr.Checkbox]:
         """The template switches' controls, shown only when the starting model's family takes them."""
         switches = self.ctx.switches_for(self.ctx.default_model.name)
-        reasoning_effort = gr.Dropdown(["low", "medium", "high"], value=None, label="Reasoning effort",
+        reasoning_effort = gr.Dropdown(REASONING_EFFORT_CHOICES, value="", label="Reasoning effort",
                                        visible="reasoning_effort" in switches, elem_id="chat-reasoning-effort",
                                        info="The template's reasoning effort (harmony models such as gpt-oss).")
         thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
