@@ -102,7 +102,7 @@ def cpu_threads(configured: int | None) -> int:
 
 
 @dataclass
-class Run:
+class TrainingRun:
     """Everything the steps of one run share, built once by ``prepare``."""
 
     config: TrainConfig
@@ -122,7 +122,7 @@ class Run:
         return dist.get_rank() == 0
 
 
-def prepare(config: TrainConfig, device: torch.device) -> Run:
+def prepare(config: TrainConfig, device: torch.device) -> TrainingRun:
     """Data in the s1 format, the sharded model, AdamW and its warmup + cosine schedule."""
     is_rank0 = dist.get_rank() == 0
     if device.type == "cpu":
@@ -159,11 +159,11 @@ def prepare(config: TrainConfig, device: torch.device) -> Run:
               f"{accumulation} micro-batches of {config.micro_batch_size}, {compute} compute on {device.type}")
         output_dir.mkdir(parents=True, exist_ok=True)
     provenance = {"base_model": config.model, "source_gguf": source.source_gguf, "format": "s1", "config": asdict(config)}
-    return Run(config, device, tokenizer, samples, label_token_counts(samples), model, optimizer, scheduler, plan,
+    return TrainingRun(config, device, tokenizer, samples, label_token_counts(samples), model, optimizer, scheduler, plan,
                output_dir, provenance)
 
 
-def train_step(run: Run, step: int) -> dict[str, Any]:
+def train_step(run: TrainingRun, step: int) -> dict[str, Any]:
     """One optimizer step over the global batch; returns its log record."""
     started = time.perf_counter()
     rank, world_size = dist.get_rank(), dist.get_world_size()
