@@ -194,8 +194,7 @@ def test_compare_streams_both_sides_at_once(client):
 def test_sweep_returns_one_row_per_budget(client):
     rows_seen = []
     job = client.submit(question="What is 1+1?", reference="2", budgets_text="0, 16, 32", waits_text="",
-                        model_name="", backend="", ignore_str="Wait", temperature=0, seed=None, max_answer=16,
-                        api_name="/sweep")
+                        model_name="", backend="", max_answer=16, api_name="/sweep")
     for table, _plot, _status in job:
         rows_seen.append(len(table["data"]) if table and table.get("data") and table["data"][0] else 0)
     table, plot, status = job.outputs()[-1]
