@@ -120,13 +120,14 @@ def test_app_py_starts_on_the_embedded_model_on_loopback(tmp_path):
 def test_an_unauthenticated_request_to_an_app_with_a_login_gets_no_data(tmp_path):
     """A real `s1app ui` with $S1APP_AUTH on 127.0.0.1, its session log holding one run: without
     the login, the page, its config and its API give nothing of it; with the login, the same API does."""
-    from s1app.store import RunRecorder, open_store
+    from s1app.run import Run
+    from s1app.store import RunLog, open_store
 
     db = tmp_path / "s.db"
     with open_store(db) as store:
-        recorder = RunRecorder(store, flush_interval_s=0)
-        for event in scripted_run(SECRET_QUESTION):
-            recorder.record(event)
+        seeded = Run(scripted_run(SECRET_QUESTION))
+        RunLog(store).attach(seeded)
+        seeded.wait()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "s1app", "ui", "--port", str(port), "--db", str(db)], cwd=ROOT,
