@@ -219,12 +219,16 @@ class Run:
             return "failed"
         return "cancelled" if self.finished.stop_reason == "cancelled" else "finished"
 
+    def _end_s(self) -> float:
+        """Now while the run runs; the moment it finished once it has."""
+        return self.finished_s if self.finished_s is not None else self._clock()
+
     @property
     def elapsed_s(self) -> float:
         """Seconds since the run started: live while it runs, its wall time once it finished."""
         if self.started_s is None:
             return 0.0
-        return (self.finished_s if self.finished_s is not None else self._clock()) - self.started_s
+        return self._end_s() - self.started_s
 
     @property
     def tokens_per_s(self) -> float:
@@ -232,8 +236,7 @@ class Run:
         sampled = self.sampled_tokens
         if self.first_token_s is None or sampled < 2:
             return 0.0
-        end = self.finished_s if self.finished_s is not None else self._clock()
-        return (sampled - 1) / max(end - self.first_token_s, 1e-9)
+        return (sampled - 1) / max(self._end_s() - self.first_token_s, 1e-9)
 
     @property
     def stats(self) -> RunStats | None:

@@ -67,12 +67,6 @@ class RunRecorder:
     def run_id(self) -> str | None:
         return self.fold.run_id or None
 
-    def __enter__(self) -> RunRecorder:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     @classmethod
     def attach(cls, store: Store, run: Run, conversation: Conversation | None = None,
                on_error: Callable[[StoreError], None] | None = None, **options: Any) -> RunRecorder:

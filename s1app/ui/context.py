@@ -6,7 +6,6 @@ one browser tab's Stop never touches another's run.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,8 +21,6 @@ from s1app.numbers import whole_number
 from s1app.registry import ModelEntry, load_registry, with_overrides
 from s1app.store import RunLog
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
-
-log = logging.getLogger(__name__)
 
 BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
 
