@@ -18,9 +18,15 @@ from s1app.errors import ConfigError, PromptTooLongError
 from s1app.events import BudgetClipped, StopReason, ThinkingEndReason
 from s1app.loops import LoopSettings
 from s1app.numbers import require_whole
+from s1app.probes import ProbeSettings
 
-RoundEnd = Literal["stop", "length", "context-full", "cancelled", "loop"]
-"""Why one backend call ended: the model stopped, its token limit, the context, cancel, a loop."""
+RoundEnd = Literal["stop", "length", "context-full", "cancelled", "loop", "stable", "confident"]
+"""Why one backend call ended: the model stopped, its token limit, the context, cancel, a loop,
+or a stopping rule at a probe (s1app.probes)."""
+
+ROUND_ENDS: dict[str, RoundEnd] = {"stop": "stop", "length": "length", "cancelled": "cancelled",
+                                   "context-full": "context-full"}
+"""A backend's Finish reason -> the round's end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,8 @@ class BudgetConfig:
     """Harmony's template switch (low / medium / high); None: the template's default."""
     thinking: bool = True
     """False: the template skips thinking (Qwen3 enable_thinking=false); the run only answers."""
+    probes: ProbeSettings = field(default_factory=ProbeSettings)
+    """Answer probes and the stopping rules that read them (s1app.probes); off by default."""
 
     def __post_init__(self) -> None:
         if self.max_thinking_tokens is not None:
@@ -116,7 +124,7 @@ def plan_context(config: BudgetConfig, prompt_tokens: int, forced_overhead_token
 def after_thinking_round(ended: RoundEnd, *, thinking_tokens: int, budget: int, waits_inserted: int,
                          wait_tokens: int, config: BudgetConfig) -> Literal["wait"] | ThinkingEndReason:
     """What follows a thinking round: a Wait, or the end of thinking with its reason."""
-    if ended in ("cancelled", "loop"):
+    if ended in ("cancelled", "loop", "stable", "confident"):
         return ended
     if ended != "stop":
         return "budget"  # the round's token limit (what was left of the budget) or the context

@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ThinkingEndReason = Literal["model", "budget", "loop", "cancelled", "error", "off"]
-""""off": the template skipped thinking (thinking switched off); the run only answers."""
+ThinkingEndReason = Literal["model", "budget", "loop", "stable", "confident", "cancelled", "error", "off"]
+""""off": the template skipped thinking (thinking switched off); the run only answers.
+"stable" / "confident": a stopping rule (s1app.probes) ended thinking at a probe; the answer is the probe's."""
 StopReason = Literal["end-of-answer", "answer-limit", "context-full", "cancelled", "error"]
-InterventionKind = Literal["wait", "cap", "final-answer", "loop-break"]
+InterventionKind = Literal["wait", "cap", "final-answer", "loop-break", "landing", "probe-stop"]
 Section = Literal["thinking", "delimiter", "answer"]
 ThinkingClosedBy = Literal["delimiter", "end-of-turn"]
+ProbeKind = Literal["budget", "stop"]
+""""budget": stands for a run capped here (delimiter + "Final Answer:" forced); "stop": for a run
+that let the model end thinking at this attempt to stop (the delimiter alone; a Wait went in instead)."""
 """How the model itself ended thinking: its end-of-thinking delimiter, or by ending its turn."""
 
 
@@ -107,6 +111,35 @@ class AnswerDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerProbed:
+    """What the model would answer if thinking stopped at ``position_tokens``, decoded greedily on
+    a fork that cannot change the run's own tokens (s1app.prober). Arrives after the position it
+    probes, possibly later than the deltas after it; probes of one run come in position order."""
+
+    position_tokens: int
+    """Thinking tokens before the probe (sampled and forced Waits alike)."""
+    kind: ProbeKind
+    waits_before: int
+    """Waits the run had inserted before this position."""
+    text: str
+    """The answer section a run stopped here would have ("Final Answer:" included when forced)."""
+    extracted: str | None
+    """The answer in ``text``, by the eval grader's extraction (s1app.eval.grading)."""
+    confidence: float | None
+    """Mean probability of the extracted answer's tokens (None: no answer, or no probabilities)."""
+    answer_tokens: int
+    """Tokens of ``text``: forced "Final Answer:" and sampled alike."""
+    forced_tokens: int
+    """Tokens forced for the probe: the delimiter, and "Final Answer:" for kind "budget"."""
+    stop_reason: str
+    """How the probe's answer ended: "end-of-answer", "answer-limit", "cancelled"."""
+    seconds: float
+    token_ids_sha256: str = ""
+    """sha256 of every token id a run stopped here adds after the prompt (as RunFinished's): equal
+    digests mean the probe is that run, token for token."""
+
+
+@dataclass(frozen=True, slots=True)
 class Intervention:
     """One piece of text the engine forced, for logs: enough to re-render a run with it marked."""
 
@@ -142,6 +175,7 @@ Event = (
     | ThinkingCapped
     | ThinkingEnded
     | AnswerDelta
+    | AnswerProbed
     | RunFinished
 )
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from s1app.backends.base import Backend, Finish, Piece
 from s1app.budget import (
+    ROUND_ENDS,
     BudgetConfig,
     RoundEnd,
     after_answer_round,
@@ -28,6 +29,7 @@ from s1app.budget import (
 from s1app.errors import BackendError
 from s1app.events import (
     AnswerDelta,
+    AnswerProbed,
     Event,
     LoopDetected,
     RunFinished,
@@ -42,11 +44,10 @@ from s1app.events import (
 )
 from s1app.formats import FormatTokens
 from s1app.loops import RepetitionDetector
+from s1app.prober import ProbeAnswer, Prober
+from s1app.probes import stop_decision
 from s1app.run import Run
 from s1app.stop_text import Released, StopTextMatcher
-
-_ROUND_ENDS: dict[str, RoundEnd] = {"stop": "stop", "length": "length", "cancelled": "cancelled",
-                                    "context-full": "context-full"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,11 @@ class _Forcing:
         self.closed_by: ThinkingClosedBy = "delimiter"
         self.thinking = _Phase(self.tokens.thinking_stop_ids, self.tokens.thinking_stop_texts, ThinkingDelta, config.loop.enabled)
         self.answering = _Phase(self.tokens.answer_stop_ids, self.tokens.answer_stop_texts, AnswerDelta, False)
+        self.prober: Prober | None = None
+        self.rule_probes: list[AnswerProbed] = []
+        """The every-N budget probes a stopping rule reads, in order."""
+        self.stopped_at: ProbeAnswer | None = None
+        """The probe whose answer a stopping rule took."""
 
     def events(self) -> Iterator[Event]:
         info = self.backend.info
@@ -111,20 +117,50 @@ class _Forcing:
             yield self.plan.clipped
         stop: StopReason = "error"
         error = None
+        if self.config.probes.enabled and self.config.thinking:
+            self.prober = Prober(self.backend, self.tokens, self.config.probes, prompt_tokens=self.prompt_tokens,
+                                 max_answer_tokens=self.plan.max_answer_tokens, digest=token_ids_sha256)
         try:
             thinking_end = (yield from self._think()) if self.config.thinking else "off"
             if thinking_end == "cancelled":
                 stop = "cancelled"
             else:
                 yield from self._end_thinking(thinking_end)
-                stop = after_answer_round((yield from self._round(self.answering, self.plan.max_answer_tokens)))
+                stop = yield from self._answer()
+            yield from self._probes_left(stop == "cancelled")
         except BackendError as failure:
             error = str(failure)
+        finally:
+            if self.prober is not None:
+                self.prober.close()
         yield self._finished(stop, error)
+
+    def _answer(self) -> Generator[Event, None, StopReason]:
+        remaining = self.plan.max_answer_tokens
+        if self.stopped_at is not None:  # a stopping rule ended thinking: the probe's answer is the run's
+            probe = self.stopped_at
+            self.context.extend(probe.answer_ids)
+            if probe.answer_ids:
+                yield AnswerDelta(probe.event.text[len(self.tokens.format.final_answer):], len(probe.answer_ids))
+            remaining -= len(probe.answer_ids)
+            if probe.event.stop_reason != "answer-limit" or remaining <= 0:
+                return probe.event.stop_reason
+        return after_answer_round((yield from self._round(self.answering, remaining)))
+
+    def _probes_left(self, cancelled: bool) -> Iterator[Event]:
+        """The probes still decoding when the run ends (cancelled with it when it was)."""
+        if self.prober is None:
+            return
+        if cancelled:
+            self.prober.cancel.set()
+        for probe in self.prober.wait_for():
+            yield probe.event
 
     def _think(self) -> Generator[Event, None, ThinkingEndReason]:
         budget = self.plan.max_thinking_tokens
         wait_ids = self.backend.tokenize(self.config.ignore_str) if self.config.ignore_str else []
+        if self.prober is not None and 0 < budget and 0 in self.config.probes.at:
+            self.prober.ask(self.context, 0, "budget", 0)
         while True:
             remaining = budget - self.run.thinking_tokens
             ended = (yield from self._round(self.thinking, remaining)) if remaining > 0 else "length"
@@ -138,11 +174,48 @@ class _Forcing:
                 if decision == "budget":
                     yield ThinkingCapped(self.run.thinking_tokens, budget)
                 return decision
+            self._probe_at_stop(len(wait_ids))
             yield WaitInserted(self.run.waits_inserted + 1, self.run.thinking_tokens, self.config.ignore_str, len(wait_ids))
             self.context.extend(wait_ids)
             for token_id in wait_ids:
                 self.detector.push(token_id)
             yield ThinkingDelta(self.config.ignore_str, len(wait_ids), forced=True)
+
+    def _probe_at_stop(self, wait_tokens: int) -> None:
+        """At an attempt to stop where a Wait goes in: a "stop" probe, and a budget probe here for
+        any listed position inside the Wait (a run capped there could not fit the Wait)."""
+        if self.prober is None:
+            return
+        position, waits = self.run.thinking_tokens, self.run.waits_inserted
+        if self.config.probes.at_stops:
+            self.prober.ask(self.context, position, "stop", waits)
+        if self.config.probes.inside(position, wait_tokens) and position != self.prober.last_position:
+            self.prober.ask(self.context, position, "budget", waits)
+
+    def _probe_due(self) -> Generator[Event, None, RoundEnd | None]:
+        """After a thinking token: ask a probe if one is due here; with a stopping rule, wait for
+        it and say whether thinking ends at it. Finished probes are handed on either way."""
+        prober = self.prober
+        position = len(self.context) - self.prompt_tokens
+        if position < self.plan.max_thinking_tokens and self.config.probes.due(position, prober.last_position):
+            prober.ask(self.context, position, "budget", self.run.waits_inserted)
+            if self.config.probes.stop_rule:
+                return (yield from self._rule_reads(prober.wait_for()))
+        for probe in prober.ready():
+            yield probe.event
+        return None
+
+    def _rule_reads(self, probes: list[ProbeAnswer]) -> Generator[Event, None, RoundEnd | None]:
+        decision = None
+        for probe in probes:
+            yield probe.event
+            every = self.config.probes.every
+            if probe.event.kind == "budget" and probe.event.position_tokens % every == 0 and decision is None:
+                self.rule_probes.append(probe.event)
+                decision = stop_decision(self.config.probes, self.rule_probes)
+                if decision is not None:
+                    self.stopped_at = probe
+        return decision
 
     def _round(self, phase: _Phase, max_tokens: int) -> Generator[Event, None, RoundEnd]:
         """One backend call: stream its tokens as deltas; say why it ended."""
@@ -152,7 +225,7 @@ class _Forcing:
                                            sampling=self.sampling, cancel=self.cancel)) as stream:
             for item in stream:
                 if isinstance(item, Finish):
-                    ended = _ROUND_ENDS[item.reason]
+                    ended = ROUND_ENDS[item.reason]
                     self.closed_by = "end-of-turn" if item.stop_token_id in self.tokens.end_of_turn_ids else "delimiter"
                     break
                 released = self._accept(item, matcher)
@@ -164,6 +237,11 @@ class _Forcing:
                 if phase.watch_loops and self._looping(released, matcher):
                     ended = "loop"
                     break
+                if self.prober is not None and phase is self.thinking:
+                    ruled = yield from self._probe_due()
+                    if ruled is not None:
+                        ended = ruled
+                        break
         for text in matcher.flush().texts:
             yield phase.delta(text, 1)
         return "cancelled" if self.cancel.is_set() else ended
@@ -193,7 +271,7 @@ class _Forcing:
         self.context.extend(self.tokens.end_of_thinking_ids)
         yield ThinkingEnded(reason, self.run.thinking_tokens, fmt.end_of_thinking, len(self.tokens.end_of_thinking_ids),
                             closed_by=self.closed_by if reason == "model" else None)
-        if reason in ("budget", "loop"):
+        if reason in ("budget", "loop", "stable", "confident"):
             self.context.extend(self.tokens.final_answer_ids)
             yield AnswerDelta(fmt.final_answer, len(self.tokens.final_answer_ids), forced=True)
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from s1app.events import (
     AnswerDelta,
+    AnswerProbed,
     BudgetClipped,
     Event,
     Intervention,
@@ -37,7 +38,8 @@ from s1app.segments import Segment, append_text
 
 RunStatus = Literal["running", "finished", "cancelled", "failed"]
 
-CUT_KINDS: dict[str, InterventionKind] = {"budget": "cap", "loop": "loop-break"}
+CUT_KINDS: dict[str, InterventionKind] = {"budget": "cap", "loop": "loop-break", "stable": "probe-stop",
+                                          "confident": "probe-stop"}
 """Why the engine ended thinking -> the intervention it logs for it."""
 
 
@@ -85,6 +87,8 @@ class Run:
         self.segments: list[Segment] = []
         self.interventions: list[Intervention] = []
         self.warnings: list[str] = []
+        self.probes: list[AnswerProbed] = []
+        """Answer probes (what the run would answer if stopped there), in position order."""
         self.thinking_tokens = self.thinking_tokens_forced = 0
         self.answer_tokens = self.answer_tokens_forced = 0
         self.delimiter_tokens = self.waits_inserted = 0
@@ -155,6 +159,8 @@ class Run:
                 self.started_s = self._clock()
             case BudgetClipped(message=message):
                 self.warnings.append(message)
+            case AnswerProbed():
+                self.probes.append(event)
             case RunFinished():
                 self.finished = event
                 self.finished_s = self._clock()
@@ -275,6 +281,7 @@ class Run:
             "thinking": self.thinking,
             "answer": self.answer,
             "interventions": [asdict(i) for i in self.interventions],
+            "probes": [probe_json(probe) for probe in self.probes],
             "stats": asdict(stats) if stats else None,
             "status": self.status,
             "error": self.error,
@@ -282,3 +289,9 @@ class Run:
             "started_at": started.started_at if started else "",
             "finished_at": finished.finished_at if finished else "",
         }
+
+
+def probe_json(probe: AnswerProbed) -> dict[str, Any]:
+    """One probe in ``s1app ask --json``: where (thinking tokens), what it answered, how sure."""
+    data = asdict(probe)
+    return {"thinking_tokens": data.pop("position_tokens"), **data}

@@ -40,6 +40,8 @@ class Piece:
 
     token_id: int
     text: str
+    logprob: float | None = None
+    """The token's log-probability under the model (only when the call asked for ``logprobs``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +94,18 @@ class Backend(Protocol):
         stop_token_ids: Collection[int],
         sampling: Sampling,
         cancel: threading.Event | None = None,
+        logprobs: bool = False,
+        banned_token_ids: Collection[int] = (),
+        fork: bool = False,
     ) -> Iterator[Piece | Finish]:
         """Stream up to ``max_tokens`` Pieces continuing ``prompt_ids``, then one Finish.
 
         Closing the iterator early (the engine stops reading) ends the generation and frees the
         backend for other calls. Setting ``cancel`` ends it with Finish("cancelled").
+        ``logprobs``: each Piece carries its token's log-probability. ``banned_token_ids``: never
+        sample these (a logit bias of minus infinity). ``fork``: an answer probe that shares a
+        running call's prefix: the backend may copy that call's cache, and runs it at a lower
+        priority than other calls (it must not starve them).
         Raises BackendError when the backend fails.
         """
 

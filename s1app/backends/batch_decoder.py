@@ -4,7 +4,10 @@ Each call gets a sequence slot of its own. A step
 1. frees the slots of calls whose reader went away (the engine closed the stream);
 2. admits waiting calls into free slots, picking the slot whose cached tokens share the longest
    prefix with the call's prompt (a Wait continuation lands where its context already is), and
-   evaluates only the rest of the prompt;
+   evaluates only the rest of the prompt. A fork (an answer probe) may instead copy the cache of
+   a running call's slot (``llama_memory_seq_cp``, ~0.1 ms) when that shares more of its prompt;
+   forks are admitted after every other waiting call and hold at most half the slots, so probes
+   never starve runs;
 3. evaluates the token each running call sampled last, all in one batch, and samples each
    call's next token from its own logits.
 
@@ -24,6 +27,7 @@ import numpy as np
 from s1app.backends.base import Finish, Piece
 from s1app.backends.call_limits import length_finish
 from s1app.backends.llamacpp_native import NativeSequences
+from s1app.backends.token_sampler import token_logprob
 from s1app.errors import BackendError
 
 
@@ -43,6 +47,8 @@ class DecodeCall:
     """Pieces, then a Finish or a BackendError, for the reader."""
     reader_gone: threading.Event = field(default_factory=threading.Event)
     produced: int = 0
+    logprobs: bool = False
+    fork: bool = False
 
 
 @dataclass(eq=False)
@@ -111,12 +117,15 @@ class BatchDecoder:
         with self._wake:
             self._waiting = [call for call in self._waiting if not call.reader_gone.is_set()]
             free = [slot for slot in self._slots if slot.call is None]
-            admitted, self._waiting = self._waiting[:len(free)], self._waiting[len(free):]
+            admitted = self._admissible(len(free))
+            self._waiting = [call for call in self._waiting if call not in admitted]
         for call in admitted:
             slot = max(free, key=lambda candidate: shared_prefix_length(candidate.cached, call.prompt_ids))
             free.remove(slot)
             # At least the prompt's last token is evaluated: its logits give the first piece.
             keep = min(shared_prefix_length(slot.cached, call.prompt_ids), len(call.prompt_ids) - 1)
+            if call.fork:
+                keep = self._fork_into(slot, call.prompt_ids, keep)
             self._native.forget(slot.sequence, keep)
             slot.cached = slot.cached[:keep]
             slot.call = call
@@ -127,6 +136,26 @@ class BatchDecoder:
                 continue
             slot.cached = list(call.prompt_ids)
             self._continue(slot, logits)
+
+    def _admissible(self, free: int) -> list[DecodeCall]:
+        """Waiting calls for ``free`` slots: runs first, in order; then forks, while forks hold at
+        most half the slots. Called with the condition held."""
+        runs = [call for call in self._waiting if not call.fork][:free]
+        fork_room = max(1, len(self._slots) // 2) - sum(1 for slot in self._slots if slot.call and slot.call.fork)
+        forks = [call for call in self._waiting if call.fork][:max(0, min(free - len(runs), fork_room))]
+        return runs + forks
+
+    def _fork_into(self, slot: _Slot, prompt: list[int], keep: int) -> int:
+        """Copy the longest shared prefix a running call's slot holds, if it beats ``keep``."""
+        busy = [other for other in self._slots if other.call is not None and other is not slot]
+        source = max(busy, key=lambda other: shared_prefix_length(other.cached, prompt), default=None)
+        shared = min(shared_prefix_length(source.cached, prompt), len(prompt) - 1) if source else 0
+        if shared <= keep:
+            return keep
+        self._native.forget(slot.sequence)
+        self._native.copy(source.sequence, slot.sequence, shared)
+        slot.cached = source.cached[:shared]
+        return shared
 
     def _advance(self) -> None:
         running = [slot for slot in self._slots if slot.call is not None and slot.sampled is not None]
@@ -153,7 +182,7 @@ class BatchDecoder:
         if token in call.stop_ids:
             self._finish(slot, Finish("stop", token))
             return
-        call.items.put(Piece(token, call.piece_text(token)))
+        call.items.put(Piece(token, call.piece_text(token), token_logprob(logits, token) if call.logprobs else None))
         call.produced += 1
         if call.produced >= call.limit:
             self._finish(slot, length_finish(call.produced, call.max_tokens))

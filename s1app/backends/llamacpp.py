@@ -28,7 +28,7 @@ from pathlib import Path
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.batch_decoder import BatchDecoder, DecodeCall
 from s1app.backends.decode_loop import decode_loop
-from s1app.backends.generating import GeneratingBackend, drain
+from s1app.backends.generating import CallOptions, GeneratingBackend, drain
 from s1app.backends.local_tokenizer import GgufVocab
 from s1app.backends.token_sampler import TokenSampler
 from s1app.errors import BackendError, ModelFormatError
@@ -115,11 +115,12 @@ class LlamaCppBackend(GeneratingBackend):
         self.info = BackendInfo(name="llamacpp", model=name or Path(model_path).name, context_length=context_length)
 
     def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
-                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
+                sampling: Sampling, cancel: threading.Event, options: CallOptions) -> Iterator[Piece | Finish]:
         if not prompt_ids:
             raise BackendError("llama.cpp needs at least one prompt token to continue from.")
-        call = DecodeCall(prompt_ids, limit, max_tokens, stop_ids, TokenSampler(sampling),
-                          IncrementalDetokenizer(self._token_bytes), cancel)
+        call = DecodeCall(prompt_ids, limit, max_tokens, stop_ids, TokenSampler(sampling, options.banned_token_ids),
+                          IncrementalDetokenizer(self._token_bytes), cancel, logprobs=options.logprobs,
+                          fork=options.fork)
         self._decoder.submit(call)
         try:
             for item in drain(call.items, cancel):  # exact: nothing decoded after cancel is handed on

@@ -87,6 +87,13 @@ class NativeSequences:
         """Drop a sequence's cached tokens from ``from_position`` on."""
         llama_cpp.llama_memory_seq_rm(self._context.memory, sequence, from_position, -1)
 
+    def copy(self, source: int, target: int, length: int) -> None:
+        """Give ``target`` the first ``length`` cached tokens of ``source``: a fork. Across KV
+        streams llama.cpp copies whole streams only (the copy is done at the next decode), so the
+        tail is dropped after it. The copy's logits equal the source's, bitwise (docs/probes.md)."""
+        llama_cpp.llama_memory_seq_cp(self._context.memory, source, target, -1, -1)
+        self.forget(target, length)
+
     def _decode(self, items: list[tuple[int, int, int]], *, last_only: bool) -> None:
         batch = self._batch
         for index, (sequence, token, position) in enumerate(items):

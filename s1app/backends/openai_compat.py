@@ -43,7 +43,7 @@ import httpx
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling
 from s1app.backends.call_limits import length_finish
 from s1app.backends.deltas import delta_pieces
-from s1app.backends.generating import GeneratingBackend
+from s1app.backends.generating import CallOptions, GeneratingBackend
 from s1app.backends.local_tokenizer import LocalTokenizer, local_tokenizer
 from s1app.backends.openai_dialects import context_length as context_length_of
 from s1app.backends.openai_dialects import dialect_of, error_message, message_of
@@ -162,7 +162,7 @@ class OpenAICompatBackend(GeneratingBackend):
     # -- the protocol -----------------------------------------------------------------------
 
     def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
-                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
+                sampling: Sampling, cancel: threading.Event, call: CallOptions) -> Iterator[Piece | Finish]:
         body = self._completion_body(prompt_ids, limit, stop_ids, sampling)
         produced = 0
         response = self._send("POST", "/completions", body, stream=True)

@@ -42,7 +42,7 @@ from vllm.v1.engine.async_llm import AsyncLLM  # noqa: E402
 from s1app.backends.base import BackendInfo, Finish, Piece, Sampling  # noqa: E402
 from s1app.backends.call_limits import length_finish  # noqa: E402
 from s1app.backends.deltas import delta_pieces  # noqa: E402
-from s1app.backends.generating import GeneratingBackend, drain  # noqa: E402
+from s1app.backends.generating import CallOptions, GeneratingBackend, drain  # noqa: E402
 from s1app.backends.local_tokenizer import HfTokenizer  # noqa: E402
 from s1app.errors import BackendError  # noqa: E402
 
@@ -98,7 +98,7 @@ class VllmBackend(GeneratingBackend):
     # -- the protocol -----------------------------------------------------------------------
 
     def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
-                sampling: Sampling, cancel: threading.Event) -> Iterator[Piece | Finish]:
+                sampling: Sampling, cancel: threading.Event, call: CallOptions) -> Iterator[Piece | Finish]:
         params = SamplingParams(
             max_tokens=limit,
             temperature=sampling.temperature,
