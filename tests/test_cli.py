@@ -43,6 +43,18 @@ def test_ask_json_prints_the_stable_contract():
     assert all({"kind", "position_tokens", "text"} <= set(i) for i in record["interventions"])
 
 
+def test_ask_probe_every_prints_a_line_per_probe_and_json_gains_probes():
+    shown = s1app("ask", "What is 2+3?", "--max-thinking", "48", "--max-answer", "8", "--probe-every", "16",
+                  "--probe-tokens", "8", "--no-log")
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split("@")[1].split("tokens")[0].strip() for line in shown.stderr.splitlines()
+            if line.lstrip().startswith("probe")] == ["16", "32"]
+    record = json.loads(s1app("ask", "What is 2+3?", "--max-thinking", "48", "--max-answer", "8", "--probe-every", "16",
+                              "--probe-tokens", "8", "--json", "--no-log").stdout)
+    assert [p["thinking_tokens"] for p in record["probes"]] == [16, 32]
+    assert all({"thinking_tokens", "text", "extracted", "confidence"} <= set(p) for p in record["probes"])
+
+
 def test_ask_streams_thinking_and_answer_with_a_status_line():
     result = s1app("ask", "What is 2+3?", "--max-thinking", "24", "--max-answer", "8", "--no-log")
     assert result.returncode == 0, result.stderr
@@ -66,6 +78,10 @@ def test_python_dash_m_and_models_list_the_registry():
         (["ask", "Hi", "--model", "no-such-model"], ["Unknown model 'no-such-model'", "s1app models"]),
         (["ask", "Hi", "--format", "tags"], ["Unknown reasoning format"]),
         (["ask", "Hi", "--backend", "tpu"], ["Unknown backend 'tpu'"]),
+        (["ask", "Hi", "--probe-every", "0"], ["--probe-every must be at least 1"]),
+        (["ask", "Hi", "--stop-when-stable", "1"], ["--stop-when-stable needs at least 2"]),
+        (["ask", "Hi", "--stop-when-confident", "0"], ["above 0 and at most 1"]),
+        (["ask", "Hi", "--stop-when-confident", "1.01"], ["above 0 and at most 1"]),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(args, phrases, tmp_path):

@@ -17,10 +17,15 @@ import typer
 
 from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
+from s1app.errors import ConfigError
 from s1app.formats import check_switches, get_format
 from s1app.loading import LoadedModel, load_entry
 from s1app.loops import LoopSettings
+from s1app.probes import ProbeSettings
 from s1app.registry import resolve_model, with_overrides
+
+RULE_PROBE_EVERY = 64
+"""Probe interval a stopping rule uses when --probe-every is not given."""
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
@@ -37,6 +42,10 @@ OPTION_TYPES = {
     "loop_detect": Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")],
     "reasoning_effort": Annotated[Optional[str], typer.Option("--reasoning-effort", help="low | medium | high: the template's reasoning effort (harmony models such as gpt-oss).")],
     "thinking": Annotated[bool, typer.Option("--thinking/--no-thinking", help="--no-thinking: the template skips thinking (Qwen3's enable_thinking); the run only answers.")],
+    "probe_every": Annotated[Optional[int], typer.Option("--probe-every", help="Probe every N thinking tokens: what the model would answer if stopped there (a line per probe; --json 'probes').")],
+    "probe_tokens": Annotated[int, typer.Option("--probe-tokens", help="Answer tokens a probe decodes at most.")],
+    "stop_when_stable": Annotated[Optional[int], typer.Option("--stop-when-stable", help="End thinking once K probes in a row give the same answer (probes every --probe-every tokens, default 64).")],
+    "stop_when_confident": Annotated[Optional[float], typer.Option("--stop-when-confident", help="End thinking at a probe whose answer's mean token probability is at least P, in (0, 1].")],
     "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
     "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
     "tokenizer": Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer of the served model (--backend openai): a GGUF, HF folder or hub repo id. Default: --model.")],
@@ -67,6 +76,10 @@ class RunOptions:
     loop_detect: bool = DEFAULTS.loop.enabled
     reasoning_effort: Optional[str] = DEFAULTS.reasoning_effort
     thinking: bool = DEFAULTS.thinking
+    probe_every: Optional[int] = None
+    probe_tokens: int = DEFAULTS.probes.tokens
+    stop_when_stable: Optional[int] = None
+    stop_when_confident: Optional[float] = None
     base_url: Optional[str] = None
     api_key: Optional[str] = None
     tokenizer: Optional[str] = None
@@ -85,8 +98,20 @@ class RunOptions:
             max_thinking_tokens=self.max_thinking, min_thinking_tokens=self.min_thinking, num_waits=self.waits,
             ignore_str=self.ignore_str, max_answer_tokens=self.max_answer, temperature=self.temperature,
             top_p=self.top_p, seed=self.seed, loop=LoopSettings(enabled=self.loop_detect),
-            reasoning_effort=self.reasoning_effort, thinking=self.thinking,
+            reasoning_effort=self.reasoning_effort, thinking=self.thinking, probes=self.probe_settings(),
         )
+
+    def probe_settings(self) -> ProbeSettings:
+        """The probe options; the CLI's own limits first (the library's 0 means off, here it is a mistake)."""
+        if self.probe_every is not None and self.probe_every < 1:
+            raise ConfigError(f"--probe-every must be at least 1 token, got {self.probe_every}: "
+                              "leave it out for no probes.")
+        if self.stop_when_stable is not None and self.stop_when_stable < 2:
+            raise ConfigError(f"--stop-when-stable needs at least 2 probes that agree, got {self.stop_when_stable}.")
+        ruled = self.stop_when_stable is not None or self.stop_when_confident is not None
+        every = self.probe_every or (RULE_PROBE_EVERY if ruled else 0)
+        return ProbeSettings(every=every, tokens=self.probe_tokens, stop_when_stable=self.stop_when_stable or 0,
+                             stop_when_confident=self.stop_when_confident)
 
     def backend_options(self) -> BackendOptions:
         return BackendOptions(

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from s1app.events import (
     AnswerDelta,
+    AnswerProbed,
     BudgetClipped,
     Event,
     LoopDetected,
@@ -24,10 +25,13 @@ from s1app.run import Run
 
 THINKING_STYLE = "dim"
 FORCED_STYLE = "bold black on yellow"
+PROBE_STYLE = "cyan"
 END_LABELS = {
     "model": "the model ended thinking",
     "budget": "thinking capped at the budget",
     "loop": "thinking stopped: it was looping",
+    "stable": "thinking stopped: the probed answers agreed",
+    "confident": "thinking stopped: a probed answer was confident",
     "off": "thinking off: the template skipped it, so the budget controls do not apply",
 }
 
@@ -61,6 +65,8 @@ class TerminalView:
                 self._line(Text("Thinking…", style="italic"))
             case BudgetClipped(message=message):
                 self._line(Text(f"warning: {message}", style="yellow"))
+            case AnswerProbed():
+                self._probe(Text(probe_line(event, self.run.probes), style=PROBE_STYLE))
             case LoopDetected(period_tokens=period):
                 self._flush_partial()
                 self._line(Text(f"(a block of {period} tokens kept repeating)", style="yellow"))
@@ -113,6 +119,14 @@ class TerminalView:
             self.console.file.write(text.plain + "\n")
             self.at_line_start = True
 
+    def _probe(self, line: Text) -> None:
+        """A probe's line: above the live line on a terminal (the text goes on where it was);
+        piped, on stderr, so stdout stays the run's own text."""
+        if self.live_mode:
+            self.console.print(line)
+        else:
+            Console(stderr=True, highlight=False).print(line)
+
     def _flush_partial(self) -> None:
         if self.live_mode and self.partial.plain:
             self._line(self.partial)
@@ -136,3 +150,15 @@ class TerminalView:
     def _refresh(self) -> None:
         if self.live is not None:
             self.live.update(self._renderable())
+
+
+def probe_line(probe: AnswerProbed, probes: list[AnswerProbed]) -> str:
+    """``probe @ 64 tokens: 24 (p 0.82, changed)``: what the run would answer if stopped there."""
+    index = next((i for i, p in enumerate(probes) if p is probe), len(probes))
+    earlier = [p for p in probes[:index] if p.kind == probe.kind]
+    notes = [] if probe.confidence is None else [f"p {probe.confidence:.2f}"]
+    if earlier and earlier[-1].extracted != probe.extracted:
+        notes.append("changed")
+    where = "at an attempt to stop" if probe.kind == "stop" else "if stopped"
+    answer = probe.extracted if probe.extracted is not None else "(no answer)"
+    return f"  probe {where} @ {probe.position_tokens} tokens: {answer}" + (f" ({', '.join(notes)})" if notes else "")
