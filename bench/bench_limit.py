@@ -4,12 +4,14 @@ Builds ``llama-bench`` once from the vendored llama.cpp of the llama-cpp-python 
 installs, with the same portable, batch-invariant flags (scripts/llama_cpp_wheel.py chooses
 them), into the wheelhouse cache beside the wheels. Then alternates, ``--rounds`` times:
 
-- llama-bench ``-t 2 -p 0 -n 256 -fa 0 --repack 0`` (tg256: one sequence decoding 256 tokens, no
-  Python). ``--repack 0`` loads the weights as the app does (``use_extra_bufts=False``: repacked
+- llama-bench ``-t 2 -p 0 -n 256 -d P -fa 0 --repack 0`` (tg256 at depth P: one sequence decoding
+  256 tokens after P tokens of context, no Python; P = the engine's prompt tokens, so both decode
+  the same positions: attention's cost grows with depth). ``--repack 0`` loads the weights as the app does (``use_extra_bufts=False``: repacked
   kernels serve one token and a batch with different code, see s1app/backends/llamacpp.py);
   ``--repack 1`` gives llama-bench's default, which the app cannot use;
 - the engine: ``s1app ask "Explain in detail how a bicycle works." --max-thinking 256
-  --min-thinking 256 --json`` in a fresh process, its ``stats.tokens_per_s``;
+  --min-thinking 256 --max-answer 1 --json`` in a fresh process, its ``stats.tokens_per_s`` (256
+  thinking tokens from position P; the one-token answer keeps the span the same as llama-bench's);
 
 and prints each round's engine / llama-bench ratio, the median and the spread (goal >= 0.90).
 
@@ -80,21 +82,23 @@ def llama_bench() -> Path:
     return binary
 
 
-def limit_tok_s(binary: Path, threads: int, tokens: int, repack: int) -> float:
-    """llama-bench's tg tok/s for the embedded model (one repetition: the rounds alternate instead)."""
+def limit_tok_s(binary: Path, threads: int, tokens: int, repack: int, depth: int) -> float:
+    """llama-bench's tg tok/s for the embedded model at ``depth`` (one repetition: the rounds alternate instead)."""
     out = subprocess.run([str(binary), "-m", model_path(), "-t", str(threads), "-p", "0", "-n", str(tokens),
-                          "-fa", "0", "--repack", str(repack), "-r", "1", "-o", "json"],
+                          "-d", str(depth), "-fa", "0", "--repack", str(repack), "-r", "1", "-o", "json"],
                          capture_output=True, text=True, check=True).stdout
     return float(json.loads(out)[0]["avg_ts"])
 
 
-def engine_tok_s(tokens: int) -> float:
-    """``s1app ask --json`` decode tok/s (sampled tokens after the first / their wall time)."""
+def engine_run(tokens: int) -> tuple[float, int]:
+    """``s1app ask --json``: decode tok/s (sampled tokens after the first / their wall time) and prompt tokens."""
     with tempfile.TemporaryDirectory(prefix="s1app-bench-limit-") as scratch:
         out = subprocess.run([sys.executable, "-m", "s1app", "ask", QUESTION, "--max-thinking", str(tokens),
-                              "--min-thinking", str(tokens), "--json", "--db", str(Path(scratch) / "log.db")],
+                              "--min-thinking", str(tokens), "--max-answer", "1", "--json",
+                              "--db", str(Path(scratch) / "log.db")],
                              capture_output=True, text=True, check=True).stdout
-    return float(json.loads(out)["stats"]["tokens_per_s"])
+    stats = json.loads(out)["stats"]
+    return float(stats["tokens_per_s"]), int(stats["prompt_tokens"])
 
 
 def main() -> None:
@@ -105,15 +109,16 @@ def main() -> None:
     parser.add_argument("--repack", type=int, choices=(0, 1), default=0, help="llama-bench --repack (the app: 0)")
     args = parser.parse_args()
     binary = llama_bench()
+    _, depth = engine_run(8)  # the prompt's length: llama-bench decodes from the same position
     ratios = []
     for round_number in range(1, args.rounds + 1):
-        sides = [("llama-bench", lambda: limit_tok_s(binary, args.threads, args.tokens, args.repack)),
-                 ("engine", lambda: engine_tok_s(args.tokens))]
+        sides = [("llama-bench", lambda: limit_tok_s(binary, args.threads, args.tokens, args.repack, depth)),
+                 ("engine", lambda: engine_run(args.tokens)[0])]
         if round_number % 2 == 0:
             sides.reverse()  # neither side always runs first
         measured = {name: side() for name, side in sides}
         ratios.append(measured["engine"] / measured["llama-bench"])
-        print(f"round {round_number}: llama-bench tg{args.tokens} {measured['llama-bench']:.1f} tok/s · "
+        print(f"round {round_number}: llama-bench tg{args.tokens} @ depth {depth} {measured['llama-bench']:.1f} tok/s · "
               f"engine {measured['engine']:.1f} tok/s · engine/llama-bench {ratios[-1]:.3f}", flush=True)
     print(f"\nengine / llama-bench tg{args.tokens}: median {statistics.median(ratios):.3f} "
           f"(runs {', '.join(f'{r:.3f}' for r in ratios)}; spread {min(ratios):.3f}-{max(ratios):.3f}); goal >= 0.90")
