@@ -15,10 +15,19 @@ from store_support import HandFed, scripted_run
 
 from s1app.budget import BudgetConfig
 from s1app.errors import StoreError
+from s1app.events import AnswerProbed
 from s1app.probes import ProbeSettings
 from s1app.run import probe_json
 from s1app.session import Session
-from s1app.store import RunLog, count_runs, export_runs, get_run, import_runs, iter_runs, open_store
+from s1app.store import (
+    RunLog,
+    count_runs,
+    export_runs,
+    get_run,
+    import_runs,
+    iter_runs,
+    open_store,
+)
 from s1app.store.migrations import MIGRATIONS, migrate
 from s1app.store.probe_records import PROBE_FIELDS
 
@@ -50,7 +59,7 @@ def test_a_probed_run_s_stored_probes_equal_the_live_run_s(probed):
     assert len(run.probes) >= 3 and all(p.text for p in run.probes)
     record = get_run(store, run.run_id)
     assert record["probes"] == run.to_json()["probes"]
-    assert [p["thinking_tokens"] for p in record["probes"]] == [16, 32, 48][:len(record["probes"])]
+    assert [p["thinking_tokens"] for p in record["probes"]] == [16 * n for n in range(1, len(run.probes) + 1)]
     assert [seq for seq, _, _ in probe_rows_in_file(store.path, run.run_id)] == list(range(len(run.probes)))
     assert PROBE_FIELDS == tuple(probe_json(run.probes[0]))
 
@@ -66,7 +75,7 @@ def test_probes_survive_a_jsonl_export_and_import_into_a_fresh_store(probed, tmp
 
 
 def test_a_private_run_s_probes_keep_their_numbers_but_no_text_nor_answer(probed):
-    store, public, private = probed
+    store, _, private = probed
     record = get_run(store, private.run_id)
     assert record["question"] == PRIVATE_LABEL and len(record["probes"]) == len(private.probes) >= 3
     assert {(p["text"], p["extracted"]) for p in record["probes"]} == {("", None)}
@@ -95,7 +104,7 @@ def test_csv_counts_the_probes_and_markdown_lists_them_under_the_run(probed):
 
 def test_a_probe_is_written_when_it_arrives_and_kept_by_an_unfinished_run(tmp_path):
     events = scripted_run(probes=True)
-    first_probe = next(i for i, event in enumerate(events) if type(event).__name__ == "AnswerProbed")
+    first_probe = next(i for i, event in enumerate(events) if isinstance(event, AnswerProbed))
     with open_store(tmp_path / "sessions.db") as store:
         fed = HandFed(store)
         for event in events[:first_probe + 1]:

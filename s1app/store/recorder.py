@@ -3,8 +3,9 @@
 The row is written on RunStarted (status "running"), updated at least once a second while text
 streams and at once on every intervention and answer probe, and finalized on RunFinished. While
 the run streams, each write appends only the text that arrived since the last one
-(``text_chunks``) with the counters, new interventions and new probes, in one short transaction: a process killed mid-run leaves a
-consistent run at most ``flush_interval_s`` behind (the next open_store marks it "interrupted").
+(``text_chunks``) with the counters, new interventions and new probes, in one short
+transaction: a process killed mid-run leaves a consistent run at most ``flush_interval_s``
+behind (the next open_store marks it "interrupted").
 The whole text goes into the runs row once, when the run ends.
 """
 

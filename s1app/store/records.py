@@ -37,6 +37,8 @@ RECORD_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "conversation_id")
 RUN_RECORD_KEYS = RECORD_COLUMNS + ("conversation", "interventions", "probes")
 """The keys of a full run record, in export order."""
 
+Rows = list[dict[str, Any]]
+
 SUMMARY_COLUMNS = (
     "id", "started_at", "status", "model", "backend", "format", "question", "thinking_tokens",
     "waits_inserted", "answer_tokens", "wall_s", "conversation_id", "turn",
@@ -54,9 +56,6 @@ def record_from_rows(run: dict[str, Any], interventions: list[dict[str, Any]],
     record["interventions"] = [{key: row[key] for key in INTERVENTION_FIELDS} for row in interventions]
     record["probes"] = probes
     return record
-
-
-Rows = list[dict[str, Any]]
 
 
 def rows_from_record(record: dict[str, Any]) -> tuple[dict[str, Any], Rows, Rows, dict[str, Any] | None]:
