@@ -10,6 +10,7 @@ this is s1app.forcing.BudgetForcer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -83,7 +84,9 @@ class BudgetConfig:
         return waits_inserted < self.num_waits or thinking_tokens < self.min_thinking_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field as JSON has it (tuples as lists, such as ``probes.at``): RunStarted.settings,
+        so the live Run and the session log's record of it hold equal settings."""
+        return json.loads(json.dumps(asdict(self)))
 
 
 DEFAULTS = BudgetConfig()

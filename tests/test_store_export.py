@@ -45,7 +45,7 @@ def filled_store(tmp_path_factory, model):
             recorder.record(event)
         chat = store.new_conversation(source="chat")
         record(store, scripted_run("Premier tour: combien font 2+3 ? 🐉"), chat)
-        record(store, scripted_run("Second turn about dragons"), chat)
+        record(store, scripted_run("Second turn about dragons", probes=True), chat)
         unfinished = HandFed(store)
         for event in scripted_run("A run still streaming")[:6]:
             unfinished.record(event)

@@ -25,7 +25,7 @@ def test_new_database_gets_every_migration_in_order_and_wal(tmp_path):
         assert applied_migrations(store.db) == [m.__name__ for m in MIGRATIONS]
         assert schema_version(store.db) == len(MIGRATIONS)
         assert store.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
-        assert {"conversations", "runs", "interventions", "runs_fts"} <= set(store.db.table_names())
+        assert {"conversations", "runs", "interventions", "probes", "runs_fts"} <= set(store.db.table_names())
 
 
 def test_reopening_a_current_database_applies_nothing(tmp_path):
@@ -51,9 +51,10 @@ def test_upgrade_from_each_earlier_version_keeps_its_runs(tmp_path, applied):
         assert get_run(store, "old-run")["thinking"] == "yes, searchable"
         assert [r["id"] for r in list_runs(store, search="searchable")] == ["old-run"]
         recorder = HandFed(store)
-        for event in scripted_run():
+        for event in scripted_run(probes=True):
             recorder.record(event)
         assert recorder.error is None
+        assert get_run(store, recorder.run_id)["probes"] == recorder.fold.to_json()["probes"]
 
 
 def test_database_from_a_newer_schema_is_refused_and_left_untouched(tmp_path):

@@ -36,8 +36,12 @@ eval_items(store, eval_run_id) and eval_item_of_run(store, run_id).
 
 A full record holds the run's settings, thinking/answer text, `segments` (the text in order as
 {"section": "thinking"|"delimiter"|"answer", "text", "forced"}: what the engine wrote is
-forced=True), `interventions` (kind wait|cap|final-answer|loop-break, position_tokens, text),
-the stats, status (running|finished|cancelled|failed|interrupted) and error.
+forced=True), `interventions` (kind wait|cap|final-answer|loop-break|landing|probe-stop,
+position_tokens, text), `probes` (the run's answer probes in order, each exactly
+s1app.run.probe_json: thinking_tokens, kind, waits_before, text, extracted, confidence,
+answer_tokens, forced_tokens, stop_reason, seconds, token_ids_sha256; so a record's probes equal
+Run.to_json()["probes"]; a private run's keep text "" and extracted None), the stats, status
+(running|finished|cancelled|failed|interrupted) and error.
 """
 
 from s1app.store.db import Conversation, Store, default_db_path, open_store

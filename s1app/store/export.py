@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from s1app.errors import StoreError
+from s1app.store import probe_records
 from s1app.store.db import Store
 from s1app.store.queries import iter_runs
 from s1app.store.records import RUN_RECORD_KEYS, rows_from_record, validate_record
@@ -79,7 +80,11 @@ def _write_jsonl(records: Iterator[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-CSV_COLUMNS = tuple(key for key in RUN_RECORD_KEYS if key != "conversation") + ("conversation_id",)
+CSV_COLUMNS = tuple(key for key in RUN_RECORD_KEYS if key not in ("conversation", "probes")) + (
+    "conversation_id", "probe_count", "probe_answers")
+"""A run per row. Probes are summed up (their count; each one's position, kind, answer and
+confidence as JSON), not carried whole: the JSONL export carries them whole."""
+PROBE_ANSWER_FIELDS = ("thinking_tokens", "kind", "extracted", "confidence")
 
 
 def _write_csv(records: Iterator[dict[str, Any]], out: TextIO) -> int:
@@ -87,7 +92,9 @@ def _write_csv(records: Iterator[dict[str, Any]], out: TextIO) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for record in records:
-        flat = {**record, "conversation_id": (record["conversation"] or {}).get("id")}
+        probes = record["probes"]
+        flat = {**record, "conversation_id": (record["conversation"] or {}).get("id"), "probe_count": len(probes),
+                "probe_answers": [{key: probe[key] for key in PROBE_ANSWER_FIELDS} for probe in probes]}
         writer.writerow([json.dumps(flat[key], ensure_ascii=False) if isinstance(flat[key], (dict, list)) else flat[key]
                          for key in CSV_COLUMNS])
         count += 1
@@ -118,7 +125,26 @@ def markdown_run(record: dict[str, Any]) -> str:
         f"- settings: `{json.dumps(record['settings'], ensure_ascii=False)}`\n"
         + (f"- error: {record['error']}\n" if record["error"] else "")
         + f"\n**Question**\n\n{_fenced(record['question'])}\n**Thinking**\n\n{_fenced(thinking)}\n**Answer**\n\n{_fenced(answer)}"
+        + markdown_probes(record["probes"])
     )
+
+
+def markdown_probes(probes: list[dict[str, Any]]) -> str:
+    """The probes as a table: where, which kind, what the run would have answered, how sure."""
+    if not probes:
+        return ""
+    rows = [f"| {p['thinking_tokens']} | {p['kind']} | {p['waits_before']} | {_cell(p['extracted'])} | "
+            + ("—" if p["confidence"] is None else f"{p['confidence']:.2f}") + " |" for p in probes]
+    return ("\n**Probes** (what the run would answer if thinking stopped there)\n\n"
+            "| thinking tokens | kind | waits before | answer | confidence |\n|---:|---|---:|---|---:|\n"
+            + "\n".join(rows) + "\n")
+
+
+def _cell(text: str | None) -> str:
+    """Text as one Markdown table cell."""
+    if text is None or not text.strip():
+        return "—"
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def marked_text(record: dict[str, Any], sections: tuple[str, ...]) -> str:
@@ -190,11 +216,13 @@ def _import_batch(store: Store, records: list[dict[str, Any]]) -> int:
         for record in records:
             if db.execute("select 1 from runs where id = ?", [record["id"]]).fetchone():
                 continue
-            run, interventions, conversation = rows_from_record(record)
+            run, interventions, probes, conversation = rows_from_record(record)
             if conversation is not None:
                 db["conversations"].insert(conversation, ignore=True)
             db["runs"].insert(run)
             if interventions:
                 db["interventions"].insert_all(interventions)
+            if probes:
+                db[probe_records.TABLE].insert_all(probes)
             added += 1
     return added

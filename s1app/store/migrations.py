@@ -166,6 +166,32 @@ def m005_eval_items(db: sqlite_utils.Database) -> None:
     db["eval_item_runs"].create_index(["eval_run_id", "setting", "item_id"])
 
 
+@migration
+def m006_probes(db: sqlite_utils.Database) -> None:
+    """A run's answer probes (AnswerProbed events), in order: what it would answer if thinking
+    stopped at ``thinking_tokens``. The primary key (run_id, seq) is the index on run_id."""
+    db["probes"].create(
+        {
+            "run_id": str,
+            "seq": int,  # order within the run (the Run's, which is position order)
+            "thinking_tokens": int,  # AnswerProbed.position_tokens
+            "kind": str,  # budget | stop
+            "waits_before": int,
+            "text": str,  # a private run's probes keep "" (see RunRecorder)
+            "extracted": str,  # NULL: no answer found, or a private run
+            "confidence": float,
+            "answer_tokens": int,
+            "forced_tokens": int,
+            "stop_reason": str,
+            "seconds": float,
+            "token_ids_sha256": str,
+        },
+        pk=("run_id", "seq"),
+        not_null={"thinking_tokens", "kind", "text"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+
+
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []

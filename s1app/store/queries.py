@@ -11,6 +11,7 @@ import sqlite_utils
 from s1app.errors import StoreError
 from s1app.store import text_chunks
 from s1app.store.db import Store, store_error
+from s1app.store.probe_records import probes_of
 from s1app.store.records import SUMMARY_COLUMNS, record_from_rows
 
 
@@ -73,4 +74,4 @@ def _full_record(db: sqlite_utils.Database, run: dict[str, Any]) -> dict[str, An
     conversation = None
     if run["conversation_id"]:
         conversation = next(db.query("select * from conversations where id = ?", [run["conversation_id"]]), None)
-    return record_from_rows(run, interventions, conversation)
+    return record_from_rows(run, interventions, conversation, probes_of(db, run["id"]))

@@ -1,10 +1,11 @@
 """RunRecorder: subscribe to one Run and keep its row in the store up to date.
 
 The row is written on RunStarted (status "running"), updated at least once a second while text
-streams and at once on every intervention, and finalized on RunFinished. While the run streams,
-each write appends only the text that arrived since the last one (``text_chunks``) with the
-counters and new interventions, in one short transaction: a process killed mid-run leaves a
-consistent run at most ``flush_interval_s`` behind (the next open_store marks it "interrupted").
+streams and at once on every intervention and answer probe, and finalized on RunFinished. While
+the run streams, each write appends only the text that arrived since the last one
+(``text_chunks``) with the counters, new interventions and new probes, in one short
+transaction: a process killed mid-run leaves a consistent run at most ``flush_interval_s``
+behind (the next open_store marks it "interrupted").
 The whole text goes into the runs row once, when the run ends.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from s1app.errors import StoreError
 from s1app.events import AnswerDelta, Event, RunFinished, RunStarted, ThinkingDelta
 from s1app.run import Run
-from s1app.store import text_chunks
+from s1app.store import probe_records, text_chunks
 from s1app.store.db import Conversation, Store, utc_now
 from s1app.store.liveness import writer_identity
 
@@ -33,7 +34,8 @@ class RunRecorder:
     ``record`` never raises: on a store failure it remembers the StoreError in ``error``, calls
     ``on_error`` once, and ignores the rest of the run (the run itself goes on). With
     ``private_label`` the log keeps that label instead of the question and none of the model's
-    text (a private benchmark's item: GPQA); counts and the engine's forced text stay.
+    text (a private benchmark's item: GPQA); counts and the engine's forced text stay, and its
+    probes keep their numbers but not their text nor extracted answer.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class RunRecorder:
         self.clock = clock
         self.error: StoreError | None = None
         self._written_interventions = 0
+        self._written_probes = 0
         self._chunk_cursor = (0, 0)
         """(segment, part) of the fold written up to."""
         self._chunks_written = 0
@@ -107,7 +110,7 @@ class RunRecorder:
                 if self.clock() - self._last_write >= self.flush_interval_s:
                     self._write()
             case _:
-                # Forced text, interventions, warnings, loop and cap markers: written at once.
+                # Forced text, interventions, probes, warnings, loop and cap markers: written at once.
                 self._write()
 
     # -- writes -------------------------------------------------------------------------------
@@ -149,13 +152,16 @@ class RunRecorder:
 
     def _write(self, *, final: bool = False, **fields: Any) -> None:
         """One transaction: the new text as chunks (or, when ``final``, the whole text in the row),
-        the counters, ``fields``, and the interventions not written yet."""
+        the counters, ``fields``, and the interventions and probes not written yet."""
         if not self._started:
             return
         run_id = self.fold.run_id
         interventions = [{"run_id": run_id, "seq": seq, **asdict(item)}
                          for seq, item in enumerate(self.fold.interventions)][self._written_interventions:]
         chunks = [] if final else self._new_chunks()
+        probes_folded = len(self.fold.probes)
+        probes = probe_records.probe_rows(run_id, self.fold.probes[self._written_probes:probes_folded],
+                                          self._written_probes, private=self.private_label is not None)
         with self.store.transaction() as db:
             if chunks:
                 db[text_chunks.TABLE].insert_all(chunks)
@@ -169,7 +175,10 @@ class RunRecorder:
             db["runs"].update(run_id, row)
             if interventions:
                 db["interventions"].insert_all(interventions, replace=True)
+            if probes:
+                db[probe_records.TABLE].insert_all(probes, replace=True)
         self._written_interventions = len(self.fold.interventions)
+        self._written_probes = probes_folded
         self._last_write = self.clock()
 
     def _new_chunks(self) -> list[dict[str, Any]]:

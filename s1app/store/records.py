@@ -11,6 +11,7 @@ from typing import Any, get_args
 
 from s1app.events import InterventionKind, Section
 from s1app.run import RunStatus
+from s1app.store.probe_records import probes_problem, rows_of_record
 
 STATUSES = (*get_args(RunStatus), "interrupted")
 """A Run's statuses, and the store's own: a run whose writer died before it finished."""
@@ -33,8 +34,10 @@ CONVERSATION_FIELDS = ("id", "title", "source", "created_at")
 
 RECORD_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "conversation_id")
 """Run columns copied into a record as they are (the conversation comes as a nested object)."""
-RUN_RECORD_KEYS = RECORD_COLUMNS + ("conversation", "interventions")
+RUN_RECORD_KEYS = RECORD_COLUMNS + ("conversation", "interventions", "probes")
 """The keys of a full run record, in export order."""
+
+Rows = list[dict[str, Any]]
 
 SUMMARY_COLUMNS = (
     "id", "started_at", "status", "model", "backend", "format", "question", "thinking_tokens",
@@ -43,18 +46,20 @@ SUMMARY_COLUMNS = (
 
 
 def record_from_rows(run: dict[str, Any], interventions: list[dict[str, Any]],
-                     conversation: dict[str, Any] | None) -> dict[str, Any]:
+                     conversation: dict[str, Any] | None, probes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A record from its rows (``probes``: already record entries, see probe_records.probes_of)."""
     record: dict[str, Any] = {}
     for column in RECORD_COLUMNS:
         value = run[column]
         record[column] = json.loads(value) if column in JSON_COLUMNS and value is not None else value
     record["conversation"] = {key: conversation[key] for key in CONVERSATION_FIELDS} if conversation else None
     record["interventions"] = [{key: row[key] for key in INTERVENTION_FIELDS} for row in interventions]
+    record["probes"] = probes
     return record
 
 
-def rows_from_record(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
-    """(run row, intervention rows, conversation row or None) for a validated record."""
+def rows_from_record(record: dict[str, Any]) -> tuple[dict[str, Any], Rows, Rows, dict[str, Any] | None]:
+    """(run row, intervention rows, probe rows, conversation row or None) for a validated record."""
     conversation = record.get("conversation")
     run = {column: record.get(column) for column in RECORD_COLUMNS}
     for column in JSON_COLUMNS:
@@ -63,7 +68,7 @@ def rows_from_record(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[
     run["conversation_id"] = conversation["id"] if conversation else None
     interventions = [{"run_id": record["id"], "seq": seq, **{key: item.get(key) for key in INTERVENTION_FIELDS}}
                      for seq, item in enumerate(record.get("interventions") or [])]
-    return run, interventions, ({key: conversation.get(key) for key in CONVERSATION_FIELDS} if conversation else None)
+    return run, interventions, rows_of_record(record), ({key: conversation.get(key) for key in CONVERSATION_FIELDS} if conversation else None)
 
 
 def validate_record(record: Any) -> str | None:
@@ -88,6 +93,9 @@ def validate_record(record: Any) -> str | None:
     for item in record.get("interventions") or []:
         if not isinstance(item, dict) or item.get("kind") not in INTERVENTION_KINDS or not isinstance(item.get("text"), str):
             return f"each intervention needs 'kind' ({', '.join(INTERVENTION_KINDS)}) and 'text'"
+    problem = probes_problem(record.get("probes"))
+    if problem:
+        return problem
     conversation = record.get("conversation")
     if conversation is not None and (not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str)
                                      or not isinstance(conversation.get("created_at"), str)):
