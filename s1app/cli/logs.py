@@ -97,6 +97,10 @@ def show_command(run_id: Annotated[str, typer.Argument(help="A run id (or its fi
     for intervention in record["interventions"]:
         console.print(f"  {intervention['kind']} at thinking token {intervention['position_tokens']}: "
                       f"{intervention['text']!r}", style="dim")
+    for probe in record.get("probes", []):
+        confidence = "" if probe["confidence"] is None else f" (p {probe['confidence']:.2f})"
+        console.print(f"  probe ({probe['kind']}) at thinking token {probe['thinking_tokens']}: "
+                      f"{probe['extracted'] if probe['extracted'] is not None else '(no answer)'}{confidence}", style="cyan")
     if record["error"]:
         console.print(f"error: {record['error']}", style="red")
 
