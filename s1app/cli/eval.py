@@ -43,11 +43,12 @@ from s1app.eval.methods import METHODS
 from s1app.eval.plan import (
     DEFAULT_BUDGETS,
     DEFAULT_MAX_TRIES,
+    DEFAULT_SWEEP,
     EVAL_MAX_ANSWER_TOKENS,
     EvalPlan,
 )
 from s1app.eval.records import ItemRecord
-from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
+from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, SAVED_HEADERS, method_rows, point_rows, saved_rows
 from s1app.eval.rundir import default_out_dir
 from s1app.loading import load_model
 from s1app.store import RunLog
@@ -73,6 +74,9 @@ def eval_command(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
     max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {EVAL_MAX_ANSWER_TOKENS}).")] = None,
     ceiling_tokens: Annotated[Optional[int], typer.Option("--ceiling-tokens", help="Cap for methods that do not cap thinking themselves (default: the context).")] = None,
+    probe_every: Annotated[Optional[int], typer.Option("--probe-every", help=f"stable, confident: an answer probe every N thinking tokens (default {DEFAULT_SWEEP.probe_every}).")] = None,
+    stable_k: Annotated[Optional[int], typer.Option("--stable-k", help=f"stable: end thinking when the last K probes agree (default {DEFAULT_SWEEP.stable_k}).")] = None,
+    confidence: Annotated[Optional[float], typer.Option("--confidence", help=f"confident: end thinking at a probe this confident, 0-1 (default {DEFAULT_SWEEP.confidence}).")] = None,
     model: ModelOption = None,
     backend: BackendOption = None,
     base_url: BaseUrlOption = None,
@@ -94,7 +98,8 @@ def eval_command(
     loader = partial(load_model, options=backend_options)
     plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
                     "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
-                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend}
+                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend,
+                    "--probe-every": probe_every, "--stable-k": stable_k, "--confidence": confidence}
     job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
@@ -130,8 +135,15 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
         limit=options["--limit"],
         max_answer_tokens=EVAL_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
         ceiling_tokens=options["--ceiling-tokens"],
-        model=absolute_if_file(options["--model"], (".gguf",)), backend=options["--backend"])
+        model=absolute_if_file(options["--model"], (".gguf",)), backend=options["--backend"],
+        **_adaptive(options))
     return new_job(plan, out_dir, loader)
+
+
+def _adaptive(options: dict) -> dict:
+    """The stopping rules' options that were given (the plan's defaults for the rest)."""
+    names = {"--probe-every": "probe_every", "--stable-k": "stable_k", "--confidence": "confidence"}
+    return {name: options[option] for option, name in names.items() if options[option] is not None}
 
 
 def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console) -> bool:
@@ -168,7 +180,9 @@ def _print_summary(summary: EvalSummary) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = 200  # piped into a file: do not squeeze the columns to 80
-    for headers, rows in ((METHOD_HEADERS, method_rows(summary.methods)), (POINT_HEADERS, point_rows(summary.methods))):
+    tables = [(METHOD_HEADERS, method_rows(summary.methods)), (POINT_HEADERS, point_rows(summary.methods))]
+    saved = saved_rows(summary.methods)  # adaptive methods only
+    for headers, rows in tables + ([(SAVED_HEADERS, saved)] if saved else []):
         table = Table(*headers, header_style="bold")
         for row in rows:
             table.add_row(*row)
