@@ -8,6 +8,7 @@ the runs in flight and keeps every finished item; `--resume RUN` finishes the re
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
@@ -39,7 +40,7 @@ from s1app.eval.harness import (
     run_job,
     summarize_job,
 )
-from s1app.eval.methods import METHODS
+from s1app.eval.methods import METHODS, PROBING_METHODS, resolve_methods
 from s1app.eval.plan import (
     DEFAULT_BUDGETS,
     DEFAULT_MAX_TRIES,
@@ -50,7 +51,7 @@ from s1app.eval.plan import (
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, SAVED_HEADERS, method_rows, point_rows, saved_rows
 from s1app.eval.rundir import default_out_dir
-from s1app.loading import load_model
+from s1app.loading import LoadedModel, load_model
 from s1app.store import RunLog
 
 ModelOption = OPTION_TYPES["model"]
@@ -92,10 +93,8 @@ def eval_command(
 ) -> None:
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
     out_dir = out or default_out_dir(db)
-    # llama.cpp decodes at most its sequence count together: give it one per question in flight.
-    backend_options = RunOptions(base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
-                                 gpu_layers=gpu_layers, parallel=parallel if parallel > 1 else None).backend_options()
-    loader = partial(load_model, options=backend_options)
+    loader = _loader(method, parallel, base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
+                     gpu_layers=gpu_layers)
     plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
                     "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
                     "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend,
@@ -116,6 +115,15 @@ def eval_command(
                           f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
     if summary.records < job.total_items:
         raise typer.Exit(130 if cancelled else 1)
+
+
+def _loader(method: str | None, parallel: int, **backend) -> Callable[..., LoadedModel]:
+    """load_model with the backend's options. llama.cpp decodes at most its sequence count together:
+    give it one per question in flight, and two when stopping rules wait on their runs' probes (a
+    probe decodes in a sequence of its own, beside its run)."""
+    probing = method is not None and set(resolve_methods(method)) & set(PROBING_METHODS)
+    sequences = parallel * (2 if probing else 1) if parallel > 1 else None
+    return partial(load_model, options=RunOptions(**backend, parallel=sequences).backend_options())
 
 
 def _resumed(run: str, plan_options: dict, out_dir: Path, loader) -> EvalJob:
