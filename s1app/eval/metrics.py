@@ -124,26 +124,33 @@ def tokens_saved(adaptive: Sequence[ItemRecord], budget_forcing: Iterable[Sequen
     budget 0 is matched whenever it is no better, and thinking 0 tokens it leaves nothing to save.)
     Saved = 100 x (its average thinking - the adaptive setting's) / its average thinking.
     """
-    matches: list[tuple[int, float, str, list[ItemRecord], list[ItemRecord]]] = []
-    for group in budget_forcing:
-        common = {r.item_id for r in adaptive} & {r.item_id for r in group}
-        mine = [r for r in adaptive if r.item_id in common]
-        theirs = [r for r in group if r.item_id in common]
-        if mine and sum(r.correct for r in mine) >= sum(r.correct for r in theirs):
-            matches.append((sum(r.correct for r in theirs), _mean_thinking(theirs), group[0].setting, mine, theirs))
-    if not matches:
+    pairs = [_on_common_items(adaptive, group) for group in budget_forcing]
+    matched = [(mine, theirs) for mine, theirs in pairs if mine and _correct(mine) >= _correct(theirs)]
+    if not matched:
         return TokensSaved(adaptive[0].setting, (), None, 0, None, None, None, None, None)
-    _, spent, against, mine, theirs = min(matches, key=lambda match: (-match[0], match[1]))
-    own = _mean_thinking(mine)
+    mine, theirs = min(matched, key=lambda pair: (-_correct(pair[1]), _mean_thinking(pair[1])))
+    own, spent = _mean_thinking(mine), _mean_thinking(theirs)
     return TokensSaved(
-        setting=adaptive[0].setting, matched=tuple(match[2] for match in matches), against=against, items=len(mine),
-        accuracy_pct=_accuracy(mine), against_accuracy_pct=_accuracy(theirs), mean_thinking_tokens=own,
-        against_mean_thinking_tokens=spent, saved_pct=100.0 * (spent - own) / spent if spent > 0 else None,
+        setting=adaptive[0].setting, matched=tuple(theirs[0].setting for _, theirs in matched),
+        against=theirs[0].setting, items=len(mine),
+        accuracy_pct=_accuracy(mine), against_accuracy_pct=_accuracy(theirs),
+        mean_thinking_tokens=own, against_mean_thinking_tokens=spent,
+        saved_pct=100.0 * (spent - own) / spent if spent > 0 else None,
     )
 
 
+def _on_common_items(one: Sequence[ItemRecord],
+                     other: Sequence[ItemRecord]) -> tuple[list[ItemRecord], list[ItemRecord]]:
+    common = {r.item_id for r in one} & {r.item_id for r in other}
+    return [r for r in one if r.item_id in common], [r for r in other if r.item_id in common]
+
+
+def _correct(records: Sequence[ItemRecord]) -> int:
+    return sum(record.correct for record in records)
+
+
 def _accuracy(records: Sequence[ItemRecord]) -> float:
-    return 100.0 * sum(record.correct for record in records) / len(records)
+    return 100.0 * _correct(records) / len(records)
 
 
 def _mean_thinking(records: Sequence[ItemRecord]) -> float:
@@ -151,7 +158,7 @@ def _mean_thinking(records: Sequence[ItemRecord]) -> float:
 
 
 def summarize_point(records: Sequence[ItemRecord], label: str) -> PointSummary:
-    correct = sum(record.correct for record in records)
+    correct = _correct(records)
     count = len(records)
     return PointSummary(
         method=records[0].method,

@@ -63,12 +63,12 @@ class EvalPlan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EvalPlan:
-        sweep = data["sweep"]
+        sweep = data["sweep"]  # the adaptive methods' fields are absent from older manifests
         return cls(
             bench=data["bench"], methods=tuple(data["methods"]),
             sweep=Sweep(budgets=tuple(sweep["budgets"]), waits=tuple(sweep["waits"]), votes=tuple(sweep["votes"]),
                         max_tries=sweep["max_tries"], ceiling_tokens=sweep["ceiling_tokens"],
-                        probe_every=sweep.get("probe_every", DEFAULT_SWEEP.probe_every),  # absent before adaptive methods
+                        probe_every=sweep.get("probe_every", DEFAULT_SWEEP.probe_every),
                         stable_k=sweep.get("stable_k", DEFAULT_SWEEP.stable_k),
                         confidence=sweep.get("confidence", DEFAULT_SWEEP.confidence)),
             limit=data["limit"], max_answer_tokens=data["max_answer_tokens"],

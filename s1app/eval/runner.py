@@ -45,7 +45,8 @@ class EvalCancelled(Exception):
 
 def budget_config(item: Item, setting: Setting, *, max_answer_tokens: int, seed: int | None) -> BudgetConfig:
     """How ``setting`` asks ``item``: cap, Waits, temperature; answer probes and their stopping rule,
-    the probes' answers extracted as the item is graded; the suppress list where the engine has one."""
+    the probes' answers extracted as the item is graded; its suppress list (ConfigError where this
+    engine has none)."""
     probes = ProbeSettings(every=setting.probe_every, answer_kind=item.kind, stop_when_stable=setting.stop_when_stable,
                            stop_when_confident=setting.stop_when_confident) if setting.probe_every else ProbeSettings()
     if setting.suppress:
