@@ -8,6 +8,7 @@ the runs in flight and keeps every finished item; `--resume RUN` finishes the re
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
@@ -39,17 +40,18 @@ from s1app.eval.harness import (
     run_job,
     summarize_job,
 )
-from s1app.eval.methods import METHODS
+from s1app.eval.methods import METHODS, PROBING_METHODS, resolve_methods
 from s1app.eval.plan import (
     DEFAULT_BUDGETS,
     DEFAULT_MAX_TRIES,
+    DEFAULT_SWEEP,
     EVAL_MAX_ANSWER_TOKENS,
     EvalPlan,
 )
 from s1app.eval.records import ItemRecord
-from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
+from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, SAVED_HEADERS, method_rows, point_rows, saved_rows
 from s1app.eval.rundir import default_out_dir
-from s1app.loading import load_model
+from s1app.loading import LoadedModel, load_model
 from s1app.store import RunLog
 
 ModelOption = OPTION_TYPES["model"]
@@ -73,6 +75,9 @@ def eval_command(
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions.")] = None,
     max_answer: Annotated[Optional[int], typer.Option("--max-answer", help=f"Answer budget in tokens (default {EVAL_MAX_ANSWER_TOKENS}).")] = None,
     ceiling_tokens: Annotated[Optional[int], typer.Option("--ceiling-tokens", help="Cap for methods that do not cap thinking themselves (default: the context).")] = None,
+    probe_every: Annotated[Optional[int], typer.Option("--probe-every", help=f"stable, confident: an answer probe every N thinking tokens (default {DEFAULT_SWEEP.probe_every}).")] = None,
+    stable_k: Annotated[Optional[int], typer.Option("--stable-k", help=f"stable: end thinking when the last K probes agree (default {DEFAULT_SWEEP.stable_k}).")] = None,
+    confidence: Annotated[Optional[float], typer.Option("--confidence", help=f"confident: end thinking at a probe this confident, 0-1 (default {DEFAULT_SWEEP.confidence}).")] = None,
     model: ModelOption = None,
     backend: BackendOption = None,
     base_url: BaseUrlOption = None,
@@ -88,13 +93,12 @@ def eval_command(
 ) -> None:
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
     out_dir = out or default_out_dir(db)
-    # llama.cpp decodes at most its sequence count together: give it one per question in flight.
-    backend_options = RunOptions(base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
-                                 gpu_layers=gpu_layers, parallel=parallel if parallel > 1 else None).backend_options()
-    loader = partial(load_model, options=backend_options)
+    loader = _loader(method, parallel, base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
+                     gpu_layers=gpu_layers)
     plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
                     "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
-                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend}
+                    "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend,
+                    "--probe-every": probe_every, "--stable-k": stable_k, "--confidence": confidence}
     job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
@@ -111,6 +115,15 @@ def eval_command(
                           f"s1app eval --resume {job.rundir.run_id}" + (f" --out {out}" if out else ""))
     if summary.records < job.total_items:
         raise typer.Exit(130 if cancelled else 1)
+
+
+def _loader(method: str | None, parallel: int, **backend) -> Callable[..., LoadedModel]:
+    """load_model with the backend's options. llama.cpp decodes at most its sequence count together:
+    give it one per question in flight, and two when stopping rules wait on their runs' probes (a
+    probe decodes in a sequence of its own, beside its run)."""
+    probing = method is not None and set(resolve_methods(method)) & set(PROBING_METHODS)
+    sequences = parallel * (2 if probing else 1) if parallel > 1 else None
+    return partial(load_model, options=RunOptions(**backend, parallel=sequences).backend_options())
 
 
 def _resumed(run: str, plan_options: dict, out_dir: Path, loader) -> EvalJob:
@@ -130,8 +143,15 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
         limit=options["--limit"],
         max_answer_tokens=EVAL_MAX_ANSWER_TOKENS if options["--max-answer"] is None else options["--max-answer"],
         ceiling_tokens=options["--ceiling-tokens"],
-        model=absolute_if_file(options["--model"], (".gguf",)), backend=options["--backend"])
+        model=absolute_if_file(options["--model"], (".gguf",)), backend=options["--backend"],
+        **_adaptive(options))
     return new_job(plan, out_dir, loader)
+
+
+def _adaptive(options: dict) -> dict:
+    """The stopping rules' options that were given (the plan's defaults for the rest)."""
+    names = {"--probe-every": "probe_every", "--stable-k": "stable_k", "--confidence": "confidence"}
+    return {name: options[option] for option, name in names.items() if options[option] is not None}
 
 
 def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console) -> bool:
@@ -168,7 +188,9 @@ def _print_summary(summary: EvalSummary) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = 200  # piped into a file: do not squeeze the columns to 80
-    for headers, rows in ((METHOD_HEADERS, method_rows(summary.methods)), (POINT_HEADERS, point_rows(summary.methods))):
+    tables = [(METHOD_HEADERS, method_rows(summary.methods)), (POINT_HEADERS, point_rows(summary.methods))]
+    saved = saved_rows(summary.methods)  # adaptive methods only
+    for headers, rows in tables + ([(SAVED_HEADERS, saved)] if saved else []):
         table = Table(*headers, header_style="bold")
         for row in rows:
             table.add_row(*row)

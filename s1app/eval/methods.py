@@ -17,9 +17,10 @@ asked for, so Control is unchanged; without it they may think up to the model's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from s1app.budget import BudgetConfig
 from s1app.errors import ConfigError
 from s1app.eval.prompts import LONG_THINKING, SHORT_THINKING, TOKENS_PER_STEP, step_conditional, token_conditional
 
@@ -36,6 +37,12 @@ class Sweep:
     max_tries: int = 8
     """Rejection sampling: samples drawn at most per question."""
     ceiling_tokens: int | None = None
+    probe_every: int = 64
+    """stable, confident: an answer probe every this many thinking tokens."""
+    stable_k: int = 2
+    """stable: probes in a row that must give the same answer."""
+    confidence: float = 0.9
+    """confident: the probe confidence (mean answer-token probability) that ends thinking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +66,25 @@ class Setting:
     """Majority voting: answers voted on."""
     max_tries: int = 1
     """Rejection sampling: samples drawn at most before giving up on the item."""
+    probe_every: int = 0
+    """Adaptive stopping: an answer probe every this many thinking tokens (0: no probes)."""
+    stop_when_stable: int = 0
+    """stable: end thinking once this many probes in a row agree (0: off)."""
+    stop_when_confident: float | None = None
+    """confident: end thinking at a probe at least this confident (None: off)."""
+    suppress: tuple[str, ...] = ()
+    """Phrases, or preset names ("nowait"), thinking may never sample (BudgetConfig.suppress)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Setting:
-        return cls(**data)
+        """A manifest's setting; one written before a field existed gets the field's default."""
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        values["suppress"] = tuple(values.get("suppress", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +162,39 @@ def _majority(sweep: Sweep) -> list[Setting]:
             for b in sweep.budgets for k in sweep.votes]
 
 
+def _stable(sweep: Sweep) -> list[Setting]:
+    every, k = sweep.probe_every, sweep.stable_k
+    return [Setting("stable", f"stable:max={b}:every={every}:k={k}", f"max {b}, {k} agree (every {every})",
+                    max_thinking_tokens=b, requested_max_tokens=b, probe_every=every, stop_when_stable=k)
+            for b in sweep.budgets]
+
+
+def _confident(sweep: Sweep) -> list[Setting]:
+    every, p = sweep.probe_every, sweep.confidence
+    return [Setting("confident", f"confident:max={b}:every={every}:p={p:g}", f"max {b}, p ≥ {p:g} (every {every})",
+                    max_thinking_tokens=b, requested_max_tokens=b, probe_every=every, stop_when_confident=p)
+            for b in sweep.budgets]
+
+
+def require_suppress() -> None:
+    """ConfigError unless this engine has a suppress list (BudgetConfig.suppress, s1app/suppress.py)."""
+    if "suppress" not in {f.name for f in fields(BudgetConfig)}:
+        raise ConfigError("The nowait method needs the engine's suppress list (BudgetConfig.suppress), which this "
+                          "s1app lacks: update s1app, or leave nowait out of --method.")
+
+
+def _nowait(sweep: Sweep) -> list[Setting]:
+    require_suppress()
+    return [Setting("nowait", f"nowait:max={b}", f"max {b}, NoWait", max_thinking_tokens=b, requested_max_tokens=b,
+                    suppress=("nowait",))
+            for b in sweep.budgets]
+
+
+ADAPTIVE_METHODS = ("stable", "confident", "nowait")
+"""The methods compared with budget forcing at equal or better accuracy (metrics.tokens_saved)."""
+PROBING_METHODS = ("stable", "confident")
+"""The methods whose runs wait on answer probes."""
+
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("budget-forcing", ("bf",), "cap thinking at each budget (and extend it with Waits)", _budget_forcing),
     Method("none", ("no-intervention",), "no intervention: the model thinks as long as it wants", _no_intervention),
@@ -158,6 +210,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            _rejection_sampling),
     Method("majority", ("majority-voting", "maj"), "k samples at temperature 1 per budget, majority vote",
            _majority),
+    Method("stable", ("dynasor", "certaindex"), "each budget a ceiling; end thinking when the last k probes "
+           "(every N tokens) agree", _stable),
+    Method("confident", ("deer",), "each budget a ceiling; end thinking at a probe at least p confident", _confident),
+    Method("nowait", ("no-wait",), 'budget forcing with "Wait", "Hmm", ... suppressed in thinking', _nowait),
 )}
 
 

@@ -13,6 +13,9 @@ setting. Over A:
 - Performance: the best accuracy on A. Percent.
 
 Accuracy is in percent, so slopes are in percentage points.
+
+For the adaptive methods (stable, confident, nowait) one more number: the thinking tokens each of
+their settings saves against budget forcing at equal or better accuracy (``tokens_saved``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+from s1app.eval.methods import ADAPTIVE_METHODS
 from s1app.eval.records import ItemRecord
 
 
@@ -46,6 +50,26 @@ class PointSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class TokensSaved:
+    """One adaptive setting against budget forcing at equal or better accuracy (see ``tokens_saved``)."""
+
+    setting: str
+    matched: tuple[str, ...]
+    """The budget-forcing settings (keys) whose accuracy it matches or beats."""
+    against: str | None
+    """The one it is measured against; None when it matches none."""
+    items: int
+    """Questions both finished (the numbers below are over these)."""
+    accuracy_pct: float | None
+    against_accuracy_pct: float | None
+    mean_thinking_tokens: float | None
+    against_mean_thinking_tokens: float | None
+    saved_pct: float | None
+    """Percent of ``against``'s thinking tokens saved (negative: it thought more); None with nothing
+    to compare (no match, or a match that thought 0 tokens)."""
+
+
+@dataclass(frozen=True, slots=True)
 class MethodSummary:
     method: str
     points: tuple[PointSummary, ...]
@@ -53,6 +77,8 @@ class MethodSummary:
     scaling_pct_per_token: float | None
     scaling_pct_per_doubling: float | None
     performance_pct: float | None
+    tokens_saved: tuple[TokensSaved, ...] = ()
+    """Adaptive methods only: each setting against budget forcing in the same eval run."""
 
 
 def in_range(thinking_tokens: int, minimum: int | None, maximum: int | None) -> bool:
@@ -86,8 +112,53 @@ def performance(points: Sequence[tuple[float, float]]) -> float | None:
     return max((y for _, y in points), default=None)
 
 
+def tokens_saved(adaptive: Sequence[ItemRecord], budget_forcing: Iterable[Sequence[ItemRecord]]) -> TokensSaved:
+    """Thinking tokens one adaptive setting saves against budget forcing at equal or better accuracy.
+
+    ``adaptive``: one setting's records; ``budget_forcing``: the records of each budget-forcing
+    setting of the same eval run. Each pair is compared over the questions both finished. The
+    adaptive setting *matches* a budget-forcing setting when it answers at least as many of those
+    questions correctly. It is measured *against* the matched setting with the highest accuracy
+    (of those, the one with the fewest average thinking tokens): the cheapest way budget forcing
+    reaches the accuracy level the adaptive setting matches. (Not the cheapest match outright:
+    budget 0 is matched whenever it is no better, and thinking 0 tokens it leaves nothing to save.)
+    Saved = 100 x (its average thinking - the adaptive setting's) / its average thinking.
+    """
+    pairs = [_on_common_items(adaptive, group) for group in budget_forcing]
+    matched = [(mine, theirs) for mine, theirs in pairs if mine and _correct(mine) >= _correct(theirs)]
+    if not matched:
+        return TokensSaved(adaptive[0].setting, (), None, 0, None, None, None, None, None)
+    mine, theirs = min(matched, key=lambda pair: (-_correct(pair[1]), _mean_thinking(pair[1])))
+    own, spent = _mean_thinking(mine), _mean_thinking(theirs)
+    return TokensSaved(
+        setting=adaptive[0].setting, matched=tuple(theirs[0].setting for _, theirs in matched),
+        against=theirs[0].setting, items=len(mine),
+        accuracy_pct=_accuracy(mine), against_accuracy_pct=_accuracy(theirs),
+        mean_thinking_tokens=own, against_mean_thinking_tokens=spent,
+        saved_pct=100.0 * (spent - own) / spent if spent > 0 else None,
+    )
+
+
+def _on_common_items(one: Sequence[ItemRecord],
+                     other: Sequence[ItemRecord]) -> tuple[list[ItemRecord], list[ItemRecord]]:
+    common = {r.item_id for r in one} & {r.item_id for r in other}
+    return [r for r in one if r.item_id in common], [r for r in other if r.item_id in common]
+
+
+def _correct(records: Sequence[ItemRecord]) -> int:
+    return sum(record.correct for record in records)
+
+
+def _accuracy(records: Sequence[ItemRecord]) -> float:
+    return 100.0 * _correct(records) / len(records)
+
+
+def _mean_thinking(records: Sequence[ItemRecord]) -> float:
+    return sum(record.thinking_tokens for record in records) / len(records)
+
+
 def summarize_point(records: Sequence[ItemRecord], label: str) -> PointSummary:
-    correct = sum(record.correct for record in records)
+    correct = _correct(records)
     count = len(records)
     return PointSummary(
         method=records[0].method,
@@ -95,8 +166,8 @@ def summarize_point(records: Sequence[ItemRecord], label: str) -> PointSummary:
         label=label,
         items=count,
         correct=correct,
-        accuracy_pct=100.0 * correct / count,
-        mean_thinking_tokens=sum(record.thinking_tokens for record in records) / count,
+        accuracy_pct=_accuracy(records),
+        mean_thinking_tokens=_mean_thinking(records),
         answerless=sum(not record.answered for record in records),
         control_pct=control(records),
         generated_tokens_per_correct=sum(r.generated_tokens for r in records) / correct if correct else None,
@@ -117,10 +188,12 @@ def summarize(records: Iterable[ItemRecord], labels: dict[str, str] | None = Non
     by_method: dict[str, list[list[ItemRecord]]] = {}
     for group in by_setting.values():
         by_method.setdefault(group[0].method, []).append(group)
-    return [_method_summary(method, groups, labels or {}) for method, groups in by_method.items()]
+    forcing = by_method.get("budget-forcing", [])
+    return [_method_summary(method, groups, labels or {}, forcing) for method, groups in by_method.items()]
 
 
-def _method_summary(method: str, groups: list[list[ItemRecord]], labels: dict[str, str]) -> MethodSummary:
+def _method_summary(method: str, groups: list[list[ItemRecord]], labels: dict[str, str],
+                    forcing: list[list[ItemRecord]]) -> MethodSummary:
     points = tuple(summarize_point(group, labels.get(group[0].setting, group[0].setting)) for group in groups)
     curve = [(point.mean_thinking_tokens, point.accuracy_pct) for point in points]
     return MethodSummary(
@@ -130,4 +203,5 @@ def _method_summary(method: str, groups: list[list[ItemRecord]], labels: dict[st
         scaling_pct_per_token=scaling(curve),
         scaling_pct_per_doubling=scaling_per_doubling(curve),
         performance_pct=performance(curve),
+        tokens_saved=tuple(tokens_saved(group, forcing) for group in groups) if method in ADAPTIVE_METHODS else (),
     )

@@ -17,6 +17,7 @@ EVAL_MAX_ANSWER_TOKENS = 256
 """Eval's own answer cap (a cost cap over many runs; a single question gets BudgetConfig's)."""
 DEFAULT_MAX_TRIES = 8
 MAX_SETTINGS = 200
+DEFAULT_SWEEP = Sweep()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ class EvalPlan:
     def from_options(cls, *, bench: str, methods: str, budgets: str | None, waits: str | None = None,
                      votes: str | None = None, max_tries: int = DEFAULT_MAX_TRIES, limit: int | None = None,
                      max_answer_tokens: int = EVAL_MAX_ANSWER_TOKENS, ceiling_tokens: int | None = None,
-                     model: str | None = None, backend: str | None = None) -> EvalPlan:
+                     model: str | None = None, backend: str | None = None, probe_every: int = DEFAULT_SWEEP.probe_every,
+                     stable_k: int = DEFAULT_SWEEP.stable_k, confidence: float = DEFAULT_SWEEP.confidence) -> EvalPlan:
         """Validate what a person typed (CLI or UI); ConfigError says what to fix."""
         sweep = Sweep(
             budgets=whole_numbers("Budgets", budgets, default=DEFAULT_BUDGETS),
@@ -42,6 +44,8 @@ class EvalPlan:
             votes=whole_numbers("Votes", votes, minimum=1, default="1,2,4"),
             max_tries=at_least("Max tries", max_tries),
             ceiling_tokens=at_least("Ceiling tokens", ceiling_tokens),
+            probe_every=at_least("Probe every", probe_every), stable_k=at_least("Stable k", stable_k, 2),
+            confidence=_probability("Confidence", confidence),
         )
         plan = cls(bench.strip(), resolve_methods(methods), sweep, at_least("Limit", limit),
                    at_least("Max answer tokens", max_answer_tokens), model, backend)
@@ -59,11 +63,20 @@ class EvalPlan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EvalPlan:
-        sweep = data["sweep"]
+        sweep = data["sweep"]  # the adaptive methods' fields are absent from older manifests
         return cls(
             bench=data["bench"], methods=tuple(data["methods"]),
             sweep=Sweep(budgets=tuple(sweep["budgets"]), waits=tuple(sweep["waits"]), votes=tuple(sweep["votes"]),
-                        max_tries=sweep["max_tries"], ceiling_tokens=sweep["ceiling_tokens"]),
+                        max_tries=sweep["max_tries"], ceiling_tokens=sweep["ceiling_tokens"],
+                        probe_every=sweep.get("probe_every", DEFAULT_SWEEP.probe_every),
+                        stable_k=sweep.get("stable_k", DEFAULT_SWEEP.stable_k),
+                        confidence=sweep.get("confidence", DEFAULT_SWEEP.confidence)),
             limit=data["limit"], max_answer_tokens=data["max_answer_tokens"],
             model=data["model"], backend=data["backend"],
         )
+
+
+def _probability(label: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+        raise ConfigError(f"{label} must be a probability above 0 and at most 1 (e.g. 0.9), got {value!r}.")
+    return float(value)

@@ -1,7 +1,8 @@
 """The summary as rows of text: for the terminal table, the UI's tables, summary.md and summary.json.
 
 Units are in the headers: accuracy and Control in percent, Scaling in accuracy points per thinking
-token and per doubling of thinking tokens, costs per correct answer.
+token and per doubling of thinking tokens, costs per correct answer. The adaptive methods get a
+third table: each setting against budget forcing at equal or better accuracy (metrics.tokens_saved).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ POINT_HEADERS = ["method", "setting", "items", "accuracy %", "avg thinking token
                  "control %", "tokens / correct", "engine s / correct"]
 METHOD_HEADERS = ["method", "Control %", "Scaling (pts / thinking token)", "Scaling (pts / doubling)",
                   "Performance %", "settings"]
+SAVED_HEADERS = ["method", "setting", "accuracy %", "avg thinking tokens", "matches budget forcing", "against",
+                 "its accuracy %", "its avg thinking tokens", "thinking saved %"]
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -43,6 +46,19 @@ def method_rows(methods: Sequence[MethodSummary]) -> list[list[str]]:
     ]
 
 
+def saved_rows(methods: Sequence[MethodSummary]) -> list[list[str]]:
+    """One row per adaptive setting: what it matches of budget forcing, and the tokens it saves."""
+    labels = {p.setting: p.label for m in methods for p in m.points}
+    return [
+        [m.method, labels.get(saved.setting, saved.setting), _number(saved.accuracy_pct),
+         _number(saved.mean_thinking_tokens), ", ".join(labels.get(key, key) for key in saved.matched) or "none",
+         "—" if saved.against is None else labels.get(saved.against, saved.against),
+         _number(saved.against_accuracy_pct), _number(saved.against_mean_thinking_tokens),
+         "—" if saved.saved_pct is None else f"{saved.saved_pct:+.1f}"]
+        for m in methods for saved in m.tokens_saved
+    ]
+
+
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -50,11 +66,13 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def summary_markdown(methods: Sequence[MethodSummary], title: str) -> str:
-    return "\n\n".join([
-        f"# {title}",
-        markdown_table(METHOD_HEADERS, method_rows(methods)),
-        markdown_table(POINT_HEADERS, point_rows(methods)),
-    ]) + "\n"
+    parts = [f"# {title}", markdown_table(METHOD_HEADERS, method_rows(methods)),
+             markdown_table(POINT_HEADERS, point_rows(methods))]
+    saved = saved_rows(methods)
+    if saved:
+        parts += ["## Adaptive stopping against budget forcing at equal or better accuracy",
+                  markdown_table(SAVED_HEADERS, saved)]
+    return "\n\n".join(parts) + "\n"
 
 
 def summary_json(methods: Sequence[MethodSummary]) -> list[dict[str, Any]]:

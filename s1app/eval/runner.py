@@ -21,13 +21,14 @@ from s1app.budget import BudgetConfig
 from s1app.cancel import CancelScope
 from s1app.errors import BackendError
 from s1app.eval.benches import Bench, Item
-from s1app.eval.methods import Setting
+from s1app.eval.methods import Setting, require_suppress
 from s1app.eval.outcome import RunOutcome, outcome_of
 from s1app.eval.policies import Ask, run_item
 from s1app.eval.privacy import private_label
 from s1app.eval.prompts import with_instruction
 from s1app.eval.records import ItemRecord
 from s1app.loading import LoadedModel
+from s1app.probes import ProbeSettings
 from s1app.run import Run
 from s1app.session import Session
 
@@ -40,6 +41,20 @@ POLL_S = 0.2
 
 class EvalCancelled(Exception):
     """The eval was cancelled while this item ran: the item is not recorded."""
+
+
+def budget_config(item: Item, setting: Setting, *, max_answer_tokens: int, seed: int | None) -> BudgetConfig:
+    """How ``setting`` asks ``item``: cap, Waits, temperature; answer probes and their stopping rule,
+    the probes' answers extracted as the item is graded; its suppress list (ConfigError where this
+    engine has none)."""
+    probes = ProbeSettings(every=setting.probe_every, answer_kind=item.kind, stop_when_stable=setting.stop_when_stable,
+                           stop_when_confident=setting.stop_when_confident) if setting.probe_every else ProbeSettings()
+    if setting.suppress:
+        require_suppress()  # a run folder from a newer s1app: never run it as plain budget forcing
+    suppress = {"suppress": setting.suppress} if setting.suppress else {}
+    return BudgetConfig(max_thinking_tokens=setting.max_thinking_tokens, num_waits=setting.num_waits,
+                        max_answer_tokens=max_answer_tokens, temperature=setting.temperature, seed=seed,
+                        probes=probes, **suppress)
 
 
 @dataclass
@@ -56,8 +71,7 @@ class EngineAsk:
 
     def __call__(self, item: Item, setting: Setting, *, seed: int | None = None,
                  stop_above_thinking_tokens: int | None = None) -> RunOutcome:
-        config = BudgetConfig(max_thinking_tokens=setting.max_thinking_tokens, num_waits=setting.num_waits,
-                              max_answer_tokens=self.max_answer_tokens, temperature=setting.temperature, seed=seed)
+        config = budget_config(item, setting, max_answer_tokens=self.max_answer_tokens, seed=seed)
         with self.scope.flag() as flag:
             run = Session(self.model).ask(with_instruction(item.question, setting.instruction), config, cancel=flag)
             if self.log is not None:
