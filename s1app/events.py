@@ -1,9 +1,9 @@
 """The engine's typed event stream: everything a viewer, the store, compare, sweeps and eval see.
 
 A run is told as: RunStarted, then (optionally) BudgetClipped, then thinking (ThinkingDelta, with
-WaitInserted / LoopDetected / ThinkingCapped markers), one ThinkingEnded, the answer
-(AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, "Final Answer:")
-arrives as a delta with ``forced=True``; the end-of-thinking delimiter arrives in ThinkingEnded.
+WaitInserted / LoopDetected / ThinkingCapped / LandingInserted markers), one ThinkingEnded, the
+answer (AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, the landing
+text, "Final Answer:") arrives as a delta with ``forced=True``; the end-of-thinking delimiter arrives in ThinkingEnded.
 Concatenating the deltas' text of a section gives that section exactly.
 """
 
@@ -67,6 +67,17 @@ class WaitInserted:
     """Count so far, this one included."""
     position_tokens: int
     """Thinking tokens before the Wait."""
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class LandingInserted:
+    """The budget or a loop break cut thinking; the engine lands it with ``text`` (BudgetConfig.landing)
+    inside the budget, before the delimiter. The text follows as a ``ThinkingDelta(forced=True)``."""
+
+    position_tokens: int
+    """Thinking tokens before the landing text."""
     text: str
     tokens: int
 
@@ -171,6 +182,7 @@ Event = (
     | BudgetClipped
     | ThinkingDelta
     | WaitInserted
+    | LandingInserted
     | LoopDetected
     | ThinkingCapped
     | ThinkingEnded

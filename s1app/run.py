@@ -25,6 +25,7 @@ from s1app.events import (
     Event,
     Intervention,
     InterventionKind,
+    LandingInserted,
     RunFinished,
     RunStarted,
     Section,
@@ -146,6 +147,8 @@ class Run:
             case WaitInserted(waits_inserted=count, position_tokens=position, text=text):
                 self.waits_inserted = count
                 self._intervene("wait", position, text, "thinking", self.thinking_chars)
+            case LandingInserted(position_tokens=position, text=text):
+                self._intervene("landing", position, text, "thinking", self.thinking_chars)
             case ThinkingEnded(reason=reason, position_tokens=position, delimiter_text=delimiter):
                 self._thinking_end_reason = reason
                 self.thinking_closed_by = event.closed_by

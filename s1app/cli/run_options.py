@@ -21,6 +21,7 @@ from s1app.formats import check_switches, get_format
 from s1app.loading import LoadedModel, load_entry
 from s1app.loops import LoopSettings
 from s1app.registry import resolve_model, with_overrides
+from s1app.suppress import parse_suppress
 
 OPTION_TYPES = {
     "model": Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name, path to a GGUF/HF folder, or hf:OWNER/REPO/FILE.")],
@@ -37,6 +38,8 @@ OPTION_TYPES = {
     "loop_detect": Annotated[bool, typer.Option("--loop-detect/--no-loop-detect", help="End thinking when it repeats itself.")],
     "reasoning_effort": Annotated[Optional[str], typer.Option("--reasoning-effort", help="low | medium | high: the template's reasoning effort (harmony models such as gpt-oss).")],
     "thinking": Annotated[bool, typer.Option("--thinking/--no-thinking", help="--no-thinking: the template skips thinking (Qwen3's enable_thinking); the run only answers.")],
+    "landing": Annotated[str, typer.Option("--landing", help="Text forced to end thinking when the budget (or a loop break) cuts it, inside the budget, e.g. 'Okay, time is up. Let me give the final answer.'")],
+    "suppress": Annotated[Optional[str], typer.Option("--suppress", help="Comma-separated words the model may not write while thinking, or nowait (the NoWait paper's list).")],
     "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
     "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
     "tokenizer": Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer of the served model (--backend openai): a GGUF, HF folder or hub repo id. Default: --model.")],
@@ -67,6 +70,8 @@ class RunOptions:
     loop_detect: bool = DEFAULTS.loop.enabled
     reasoning_effort: Optional[str] = DEFAULTS.reasoning_effort
     thinking: bool = DEFAULTS.thinking
+    landing: str = DEFAULTS.landing
+    suppress: Optional[str] = None
     base_url: Optional[str] = None
     api_key: Optional[str] = None
     tokenizer: Optional[str] = None
@@ -85,7 +90,8 @@ class RunOptions:
             max_thinking_tokens=self.max_thinking, min_thinking_tokens=self.min_thinking, num_waits=self.waits,
             ignore_str=self.ignore_str, max_answer_tokens=self.max_answer, temperature=self.temperature,
             top_p=self.top_p, seed=self.seed, loop=LoopSettings(enabled=self.loop_detect),
-            reasoning_effort=self.reasoning_effort, thinking=self.thinking,
+            reasoning_effort=self.reasoning_effort, thinking=self.thinking, landing=self.landing,
+            suppress=parse_suppress(self.suppress or ""),
         )
 
     def backend_options(self) -> BackendOptions:
