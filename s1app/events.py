@@ -2,9 +2,10 @@
 
 A run is told as: RunStarted, then (optionally) BudgetClipped, then thinking (ThinkingDelta, with
 WaitInserted / LoopDetected / ThinkingCapped / LandingInserted markers), one ThinkingEnded, the
-answer (AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, the landing
-text, "Final Answer:") arrives as a delta with ``forced=True``; the end-of-thinking delimiter arrives in ThinkingEnded.
-Concatenating the deltas' text of a section gives that section exactly.
+answer (AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, the
+landing text, "Final Answer:") arrives as a delta with ``forced=True``; the end-of-thinking
+delimiter arrives in ThinkingEnded. Concatenating the deltas' text of a section gives that section
+exactly.
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ class Intervention:
     """Thinking tokens before it."""
     text: str
     section: str = ""
-    """Where it sits: "thinking" (a Wait), "delimiter" (a cap or loop-break), "answer" ("Final Answer:")."""
+    """Where it sits: "thinking" (a Wait, the landing text), "delimiter" (a cap or loop-break),
+    "answer" ("Final Answer:")."""
     char_offset: int = 0
     """Its first character within that section's text."""
 

@@ -53,7 +53,7 @@ class RunStats:
     thinking_tokens_sampled: int
     thinking_tokens_forced: int
     forced_tokens: int
-    """All tokens the engine wrote: Waits, the end-of-thinking delimiter, "Final Answer:"."""
+    """All tokens the engine wrote: Waits, the landing text, the end-of-thinking delimiter, "Final Answer:"."""
     waits_inserted: int
     answer_tokens: int
     """Every token of the answer section, "Final Answer:" included."""
