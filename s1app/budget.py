@@ -10,6 +10,7 @@ more round. The loop that applies this is s1app.forcing.BudgetForcer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -100,7 +101,8 @@ class BudgetConfig:
         return waits_inserted < self.num_waits or thinking_tokens < self.min_thinking_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready (lists for tuples), so a run's settings read the same live and from the log."""
+        return json.loads(json.dumps(asdict(self)))
 
 
 DEFAULTS = BudgetConfig()
