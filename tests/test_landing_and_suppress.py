@@ -111,6 +111,15 @@ def test_the_landing_is_forced_inside_the_budget_when_the_budget_ends_thinking()
     assert backend.calls[1].prompt_ids[-len(written):] == written, "the answer follows the landing, then the delimiter"
 
 
+def test_a_loop_break_lands_too():
+    script = [Call("I add two and three. " * 40, then="length"), Call(" 5")]
+    events, _, result = run(script, BudgetConfig(max_thinking_tokens=400, landing=LANDING,
+                                                 loop=LoopSettings(min_repeats=3, min_span_tokens=16)))
+    assert result.stats.thinking_end_reason == "loop"
+    assert [e.text for e in events if isinstance(e, ThinkingDelta) and e.forced] == [LANDING]
+    assert result.thinking.endswith(LANDING) and "landing" in [i.kind for i in result.interventions]
+
+
 def test_no_landing_when_the_model_ends_thinking_by_itself():
     events, _, result = run([Call("Five."), Call(" 5")], BudgetConfig(max_thinking_tokens=64, landing=LANDING))
     assert not any(isinstance(e, LandingInserted) for e in events)
