@@ -4,8 +4,8 @@ A run is a series of rounds, each one backend call. Thinking rounds end when the
 end thinking (an end marker or end-of-turn), when the budget is spent, on a loop, or on cancel;
 ``after_thinking_round`` then decides: a Wait (trying to end early, while ``num_waits`` or
 ``min_thinking_tokens`` asks for more), or the end of thinking and why. One thinking budget
-covers all rounds, forced Waits included. The answer is one more round. The loop that applies
-this is s1app.forcing.BudgetForcer.
+covers all rounds, forced Waits included, and the landing text a cut ends with. The answer is one
+more round. The loop that applies this is s1app.forcing.BudgetForcer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from s1app.events import BudgetClipped, StopReason, ThinkingEndReason
 from s1app.loops import LoopSettings
 from s1app.numbers import require_whole
 from s1app.probes import ProbeSettings
+from s1app.suppress import check_words
 
 RoundEnd = Literal["stop", "length", "context-full", "cancelled", "loop", "stable", "confident"]
 """Why one backend call ended: the model stopped, its token limit, the context, cancel, a loop,
@@ -50,6 +51,11 @@ class BudgetConfig:
     """False: the template skips thinking (Qwen3 enable_thinking=false); the run only answers."""
     probes: ProbeSettings = field(default_factory=ProbeSettings)
     """Answer probes and the stopping rules that read them (s1app.probes); off by default."""
+    landing: str = ""
+    """Text forced at the end of thinking when the budget or a loop break cuts it (e.g. "Okay, time
+    is up. Let me give the final answer."), inside the thinking budget; "": none."""
+    suppress: tuple[str, ...] = ()
+    """Words (or preset names, e.g. "nowait") the model may not sample while thinking (s1app.suppress)."""
 
     def __post_init__(self) -> None:
         if self.max_thinking_tokens is not None:
@@ -74,6 +80,17 @@ class BudgetConfig:
             raise ConfigError(f"reasoning_effort must be a word such as low, medium or high, got {self.reasoning_effort!r}.")
         if self.loop.enabled and (self.loop.max_period_tokens < 1 or self.loop.min_repeats < 2):
             raise ConfigError("loop detection needs max_period_tokens >= 1 and min_repeats >= 2.")
+        self._check_landing_and_suppress()
+
+    def _check_landing_and_suppress(self) -> None:
+        if not isinstance(self.landing, str):
+            raise ConfigError(f"landing must be text, got {self.landing!r}.")
+        if self.landing and self.max_thinking_tokens == 0:
+            raise ConfigError("The landing text cannot fit a thinking budget of 0 tokens: raise the budget or drop the landing.")
+        if isinstance(self.suppress, str) or not isinstance(self.suppress, tuple | list):
+            raise ConfigError(f"suppress takes a list of words, got {self.suppress!r} (s1app.suppress.parse_suppress reads 'a, b').")
+        object.__setattr__(self, "suppress", tuple(self.suppress))  # a list given: kept hashable
+        check_words(self.suppress)
 
     @property
     def sampling(self) -> Sampling:
@@ -122,6 +139,15 @@ def plan_context(config: BudgetConfig, prompt_tokens: int, forced_overhead_token
         f"and the answer ({answer} tokens) must fit the model's context of {context_length} tokens."
     )
     return ContextPlan(thinking_room, answer, BudgetClipped(requested, thinking_room, context_length, message))
+
+
+def check_landing_fits(landing_tokens: int, budget: int) -> None:
+    """Once the landing text is tokenized: it must fit inside the thinking budget in force."""
+    if landing_tokens > budget:
+        raise ConfigError(
+            f"The landing text is {landing_tokens} tokens but the thinking budget is {budget}: "
+            "shorten it or raise the budget."
+        )
 
 
 def after_thinking_round(ended: RoundEnd, *, thinking_tokens: int, budget: int, waits_inserted: int,

@@ -1,10 +1,11 @@
 """The engine's typed event stream: everything a viewer, the store, compare, sweeps and eval see.
 
 A run is told as: RunStarted, then (optionally) BudgetClipped, then thinking (ThinkingDelta, with
-WaitInserted / LoopDetected / ThinkingCapped markers), one ThinkingEnded, the answer
-(AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, "Final Answer:")
-arrives as a delta with ``forced=True``; the end-of-thinking delimiter arrives in ThinkingEnded.
-Concatenating the deltas' text of a section gives that section exactly.
+WaitInserted / LoopDetected / ThinkingCapped / LandingInserted markers), one ThinkingEnded, the
+answer (AnswerDelta), and exactly one RunFinished. Text the engine wrote itself (a Wait, the
+landing text, "Final Answer:") arrives as a delta with ``forced=True``; the end-of-thinking
+delimiter arrives in ThinkingEnded. Concatenating the deltas' text of a section gives that section
+exactly.
 """
 
 from __future__ import annotations
@@ -72,6 +73,17 @@ class WaitInserted:
 
 
 @dataclass(frozen=True, slots=True)
+class LandingInserted:
+    """The budget or a loop break cut thinking; the engine lands it with ``text`` (BudgetConfig.landing)
+    inside the budget, before the delimiter. The text follows as a ``ThinkingDelta(forced=True)``."""
+
+    position_tokens: int
+    """Thinking tokens before the landing text."""
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class LoopDetected:
     """The thinking repeats itself; the engine ends thinking here (a ThinkingEnded follows)."""
 
@@ -130,7 +142,9 @@ class AnswerProbed:
     answer_tokens: int
     """Tokens of ``text``: forced "Final Answer:" and sampled alike."""
     forced_tokens: int
-    """Tokens forced for the probe: the delimiter, and "Final Answer:" for kind "budget"."""
+    """Tokens forced for the probe: the delimiter; for kind "budget" also "Final Answer:" after it
+    and the landing text before it (when the run has one: it stands for the run whose budget is
+    this position plus the landing)."""
     stop_reason: str
     """How the probe's answer ended: "end-of-answer", "answer-limit", "cancelled"."""
     seconds: float
@@ -148,7 +162,8 @@ class Intervention:
     """Thinking tokens before it."""
     text: str
     section: str = ""
-    """Where it sits: "thinking" (a Wait), "delimiter" (a cap or loop-break), "answer" ("Final Answer:")."""
+    """Where it sits: "thinking" (a Wait, the landing text), "delimiter" (a cap or loop-break),
+    "answer" ("Final Answer:")."""
     char_offset: int = 0
     """Its first character within that section's text."""
 
@@ -171,6 +186,7 @@ Event = (
     | BudgetClipped
     | ThinkingDelta
     | WaitInserted
+    | LandingInserted
     | LoopDetected
     | ThinkingCapped
     | ThinkingEnded

@@ -24,6 +24,7 @@ from s1app.budget import (
     RoundEnd,
     after_answer_round,
     after_thinking_round,
+    check_landing_fits,
     plan_context,
 )
 from s1app.errors import BackendError
@@ -31,6 +32,7 @@ from s1app.events import (
     AnswerDelta,
     AnswerProbed,
     Event,
+    LandingInserted,
     LoopDetected,
     RunFinished,
     RunStarted,
@@ -48,6 +50,7 @@ from s1app.prober import ProbeAnswer, Prober
 from s1app.probes import stop_decision
 from s1app.run import Run
 from s1app.stop_text import Released, StopTextMatcher
+from s1app.suppress import suppressed_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class _Phase:
     stop_texts: tuple[str, ...]
     delta: type[ThinkingDelta] | type[AnswerDelta]
     watch_loops: bool
+    banned_ids: frozenset[int] = frozenset()
+    """Token ids the model may not sample in this phase (the suppress list, while thinking)."""
 
 
 def token_ids_sha256(token_ids: list[int]) -> str:
@@ -73,7 +78,8 @@ class BudgetForcer:
               cancel: threading.Event | None = None, run_id: str | None = None) -> Run:
         """The run, ready to iterate; its events always end with exactly one RunFinished.
 
-        Raises PromptTooLongError (before any event) when the prompt alone does not fit.
+        Raises PromptTooLongError (before any event) when the prompt alone does not fit, and
+        ConfigError when the landing text does not fit the budget or a suppress word bans nothing.
         Backend failures after the start end the run with stop_reason "error", keeping what it had.
         """
         run = Run()
@@ -99,7 +105,11 @@ class _Forcing:
         self.detector = RepetitionDetector(config.loop)
         self.loop_period: int | None = None
         self.closed_by: ThinkingClosedBy = "delimiter"
-        self.thinking = _Phase(self.tokens.thinking_stop_ids, self.tokens.thinking_stop_texts, ThinkingDelta, config.loop.enabled)
+        self.landing_ids = self.backend.tokenize(config.landing) if config.landing and config.thinking else []
+        check_landing_fits(len(self.landing_ids), self.plan.max_thinking_tokens)
+        banned = suppressed_ids(config.suppress, self.backend.tokenize) - self.tokens.thinking_stop_ids
+        self.thinking = _Phase(self.tokens.thinking_stop_ids, self.tokens.thinking_stop_texts, ThinkingDelta,
+                               config.loop.enabled, banned)
         self.answering = _Phase(self.tokens.answer_stop_ids, self.tokens.answer_stop_texts, AnswerDelta, False)
         self.prober: Prober | None = None
         self.rule_probes: list[AnswerProbed] = []
@@ -119,7 +129,8 @@ class _Forcing:
         error = None
         if self.config.probes.enabled and self.config.thinking:
             self.prober = Prober(self.backend, self.tokens, self.config.probes, prompt_tokens=self.prompt_tokens,
-                                 max_answer_tokens=self.plan.max_answer_tokens, digest=token_ids_sha256)
+                                 max_answer_tokens=self.plan.max_answer_tokens, digest=token_ids_sha256,
+                                 landing_ids=self.landing_ids)
         try:
             thinking_end = (yield from self._think()) if self.config.thinking else "off"
             if thinking_end == "cancelled":
@@ -157,7 +168,7 @@ class _Forcing:
             yield probe.event
 
     def _think(self) -> Generator[Event, None, ThinkingEndReason]:
-        budget = self.plan.max_thinking_tokens
+        budget = self.plan.max_thinking_tokens - len(self.landing_ids)  # the landing's room is kept
         wait_ids = self.backend.tokenize(self.config.ignore_str) if self.config.ignore_str else []
         if self.prober is not None and 0 < budget and 0 in self.config.probes.at:
             self.prober.ask(self.context, 0, "budget", 0)
@@ -172,7 +183,11 @@ class _Forcing:
                                             config=self.config)
             if decision != "wait":
                 if decision == "budget":
-                    yield ThinkingCapped(self.run.thinking_tokens, budget)
+                    yield ThinkingCapped(self.run.thinking_tokens, self.plan.max_thinking_tokens)
+                if decision in ("budget", "loop") and self.landing_ids:  # a model that stopped has landed
+                    yield LandingInserted(self.run.thinking_tokens, self.config.landing, len(self.landing_ids))
+                    self.context.extend(self.landing_ids)
+                    yield ThinkingDelta(self.config.landing, len(self.landing_ids), forced=True)
                 return decision
             self._probe_at_stop(len(wait_ids))
             yield WaitInserted(self.run.waits_inserted + 1, self.run.thinking_tokens, self.config.ignore_str, len(wait_ids))
@@ -222,7 +237,8 @@ class _Forcing:
         matcher = StopTextMatcher(phase.stop_texts)
         ended: RoundEnd = "length"
         with closing(self.backend.generate(self.context, max_tokens=max_tokens, stop_token_ids=phase.stop_ids,
-                                           sampling=self.sampling, cancel=self.cancel)) as stream:
+                                           sampling=self.sampling, cancel=self.cancel,
+                                           banned_token_ids=phase.banned_ids)) as stream:
             for item in stream:
                 if isinstance(item, Finish):
                     ended = ROUND_ENDS[item.reason]

@@ -54,9 +54,11 @@ class ProbeAnswer:
 
 class Prober:
     def __init__(self, backend: Backend, tokens: FormatTokens, settings: ProbeSettings, *, prompt_tokens: int,
-                 max_answer_tokens: int, digest: Callable[[list[int]], str]) -> None:
+                 max_answer_tokens: int, digest: Callable[[list[int]], str], landing_ids: list[int] = ()) -> None:
         self.backend, self.tokens, self.settings = backend, tokens, settings
         self.prompt_tokens = prompt_tokens
+        self.landing_ids = list(landing_ids)
+        """Forced before the delimiter of a budget probe, as the run capped there would (the landing text)."""
         self.answer_tokens = min(settings.tokens, max_answer_tokens)
         self.digest = digest
         self.cancel = threading.Event()
@@ -112,7 +114,7 @@ class Prober:
         forced_ids = list(tokens.end_of_thinking_ids)
         forced_text = ""
         if request.kind == "budget":
-            forced_ids += tokens.final_answer_ids
+            forced_ids = self.landing_ids + forced_ids + list(tokens.final_answer_ids)
             forced_text = fmt.final_answer
         answer_ids, pieces, ended = self._decode(request.context + forced_ids)
         text = forced_text + "".join(piece for piece, _ in pieces)

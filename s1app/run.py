@@ -25,6 +25,7 @@ from s1app.events import (
     Event,
     Intervention,
     InterventionKind,
+    LandingInserted,
     RunFinished,
     RunStarted,
     Section,
@@ -52,7 +53,7 @@ class RunStats:
     thinking_tokens_sampled: int
     thinking_tokens_forced: int
     forced_tokens: int
-    """All tokens the engine wrote: Waits, the end-of-thinking delimiter, "Final Answer:"."""
+    """All tokens the engine wrote: Waits, the landing text, the end-of-thinking delimiter, "Final Answer:"."""
     waits_inserted: int
     answer_tokens: int
     """Every token of the answer section, "Final Answer:" included."""
@@ -146,6 +147,8 @@ class Run:
             case WaitInserted(waits_inserted=count, position_tokens=position, text=text):
                 self.waits_inserted = count
                 self._intervene("wait", position, text, "thinking", self.thinking_chars)
+            case LandingInserted(position_tokens=position, text=text):
+                self._intervene("landing", position, text, "thinking", self.thinking_chars)
             case ThinkingEnded(reason=reason, position_tokens=position, delimiter_text=delimiter):
                 self._thinking_end_reason = reason
                 self.thinking_closed_by = event.closed_by

@@ -34,6 +34,7 @@ class Recorded:
     prompt_ids: list[int]
     max_tokens: int
     streamed: list[int] = field(default_factory=list)
+    banned_token_ids: frozenset[int] = frozenset()
 
 
 class ScriptedBackend(TokenizerSide):
@@ -45,9 +46,10 @@ class ScriptedBackend(TokenizerSide):
         self.calls: list[Recorded] = []
         self.info = BackendInfo(name="scripted", model="scripted", context_length=context_length)
 
-    def generate(self, prompt_ids, *, max_tokens, stop_token_ids, sampling, cancel=None):
+    def generate(self, prompt_ids, *, max_tokens, stop_token_ids, sampling, cancel=None, logprobs=False,
+                 banned_token_ids=(), fork=False):
         call = self.script.pop(0)
-        recorded = Recorded(list(prompt_ids), max_tokens)
+        recorded = Recorded(list(prompt_ids), max_tokens, banned_token_ids=frozenset(banned_token_ids))
         self.calls.append(recorded)
         token_ids = call.token_ids if call.token_ids is not None else self.tokenize(call.text)
         piece_text = IncrementalDetokenizer(self._pieces)

@@ -12,6 +12,8 @@ from llama_server import embedded_gguf, fake_server, free_port, llama_server
 
 from s1app.backends import BackendOptions, create_backend
 from s1app.backends.base import Finish, Piece, Sampling
+from s1app.backends.generating import CallOptions
+from s1app.backends.openai_dialects import call_options_body, logprobs_of
 from s1app.budget import BudgetConfig
 from s1app.errors import BackendError
 from s1app.events import ThinkingDelta
@@ -78,6 +80,48 @@ def test_cancel_mid_stream_over_http_keeps_the_partial_run(remote):
             cancel.set()
     assert finished.stats.stop_reason == "cancelled"
     assert 5 <= finished.stats.thinking_tokens < 300
+
+
+# -- logprobs and banned tokens ----------------------------------------------------------------
+
+
+def greedy_pieces(backend, prompt, **options) -> list[Piece]:
+    eos = backend.special_tokens()["eos"]
+    items = backend.generate(prompt, max_tokens=8, stop_token_ids={eos}, sampling=Sampling(), **options)
+    return [item for item in items if isinstance(item, Piece)]
+
+
+def test_logprobs_over_http_are_the_sampled_tokens_own(remote, model):
+    prompt = Session(remote).prompt_ids(QUESTION)
+    served = greedy_pieces(remote.backend, prompt, logprobs=True)
+    local = greedy_pieces(model.backend, prompt, logprobs=True)
+    assert served and all(piece.logprob is not None and piece.logprob <= 0.0 for piece in served)
+    assert [piece.token_id for piece in served] == [piece.token_id for piece in local]
+    assert [piece.logprob for piece in served] == pytest.approx([piece.logprob for piece in local], abs=0.05)
+    assert all(piece.logprob is None for piece in greedy_pieces(remote.backend, prompt)), "asked for, not always"
+
+
+def test_banned_tokens_are_never_sampled_over_http(remote):
+    prompt = Session(remote).prompt_ids(QUESTION)
+    free = greedy_pieces(remote.backend, prompt)
+    banned = {free[0].token_id, free[1].token_id}
+    steered = greedy_pieces(remote.backend, prompt, banned_token_ids=banned)
+    assert steered and not banned & {piece.token_id for piece in steered}
+    assert "".join(piece.text for piece in steered) != "".join(piece.text for piece in free)
+
+
+def test_each_servers_logprobs_shape_is_read():
+    assert logprobs_of({"logprobs": {"tokens": [" a", "b"], "token_logprobs": [-0.5, -1.0]}}) == [-0.5, -1.0]
+    llama_server_shape = {"logprobs": {"content": [{"id": 7, "token": " a", "logprob": -0.25, "top_logprobs": []}]}}
+    assert logprobs_of(llama_server_shape) == [-0.25]
+    assert logprobs_of({"text": "a", "logprobs": None}) is None
+
+
+def test_banned_tokens_are_a_ban_in_each_servers_terms():
+    call = CallOptions(logprobs=True, banned_token_ids=frozenset({5, 3}))
+    assert call_options_body("vllm", call) == {"logprobs": 1, "logit_bias": {"3": -100, "5": -100}}
+    assert call_options_body("llama.cpp server", call)["logit_bias"] == {"3": False, "5": False}
+    assert call_options_body("other", CallOptions()) == {}
 
 
 # -- faults ----------------------------------------------------------------------------------

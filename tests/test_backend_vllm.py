@@ -52,3 +52,15 @@ def test_vllm_two_runs_at_once_both_finish():
 
 def test_vllm_prompt_past_max_model_len_is_context_full_not_a_crash():
     assert vllm_results()["too_long"] == ["context-full"]
+
+
+def test_vllm_logprobs_are_the_sampled_tokens_own_when_asked():
+    report = vllm_results()["logprobs_and_bans"]
+    assert report["free_logprobs"] and all(value is not None and value <= 0.0 for value in report["free_logprobs"])
+    assert all(value is None for value in report["plain_logprobs"])
+
+
+def test_vllm_banned_tokens_are_never_sampled():
+    report = vllm_results()["logprobs_and_bans"]
+    assert report["steered_ids"] and not set(report["banned"]) & set(report["steered_ids"])
+    assert report["steered_ids"] != report["free_ids"]

@@ -82,6 +82,8 @@ def test_python_dash_m_and_models_list_the_registry():
         (["ask", "Hi", "--stop-when-stable", "1"], ["--stop-when-stable needs at least 2"]),
         (["ask", "Hi", "--stop-when-confident", "0"], ["above 0 and at most 1"]),
         (["ask", "Hi", "--stop-when-confident", "1.01"], ["above 0 and at most 1"]),
+        (["ask", "Hi", "--suppress", "Wait,,Hmm"], ["suppress list", "empty word"]),
+        (["ask", "Hi", "--max-thinking", "0", "--landing", "Okay."], ["landing text cannot fit a thinking budget of 0"]),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(args, phrases, tmp_path):
@@ -91,6 +93,29 @@ def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(ar
     result = s1app(*args, "--no-log", env={"S1APP_MODELS_DIR": str(tmp_path)})
     assert_clear_error(result, *phrases)
     assert "does not exist" not in result.stderr
+
+
+def test_ask_lands_a_capped_run_and_suppresses_words_while_thinking():
+    landing = " Time is up."
+    result = s1app("ask", "What is 2+3?", "--max-thinking", "24", "--min-thinking", "24", "--max-answer", "8",
+                   "--landing", landing, "--suppress", "nowait,the", "--json", "--no-log")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["settings"]["landing"] == landing and record["settings"]["suppress"] == ["nowait", "the"]
+    assert record["thinking"].endswith(landing) and record["stats"]["thinking_tokens"] <= 24
+    assert "landing" in [i["kind"] for i in record["interventions"]]
+
+
+@pytest.mark.parametrize(
+    "args, phrases",
+    [
+        (["--max-thinking", "4", "--landing", "Okay, time is up. Let me give the final answer."],
+         ["landing text is", "tokens but the thinking budget is 4"]),
+        (["--suppress", "double-check"], ["'double-check' is several tokens in every spelling"]),
+    ],
+)
+def test_a_landing_or_suppress_word_that_cannot_work_in_this_model_is_a_clear_error(args, phrases):
+    assert_clear_error(s1app("ask", "Hi", *args, "--no-log"), *phrases)
 
 
 def test_a_file_that_is_not_a_gguf_is_refused(tmp_path):

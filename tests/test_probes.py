@@ -137,3 +137,14 @@ def test_forks_wait_behind_runs_and_hold_at_most_half_the_slots():
     decoder._slots[0].call, decoder._slots[1].call = forks[0], forks[1]
     decoder._waiting = [forks[2]]
     assert decoder._admissible(free=2) == []  # two forks already hold half the slots
+
+
+@portable_cpu_build_only
+def test_with_a_landing_a_probe_is_the_run_whose_budget_holds_the_landing(model):
+    landing = "Okay, time is up."
+    landing_tokens = len(model.backend.tokenize(landing))
+    probed = ask(model, max_thinking_tokens=80, landing=landing, probes=ProbeSettings(at=(32,), tokens=ANSWER))
+    (probe,) = probed.probes
+    capped = ask(model, max_thinking_tokens=32 + landing_tokens, landing=landing)
+    assert probe.token_ids_sha256 == capped.finished.token_ids_sha256
+    assert probe.text == capped.answer

@@ -40,9 +40,9 @@ class FaultInjectingBackend:
         return getattr(self._real, name)
 
     def generate(self, prompt_ids: list[int], *, max_tokens: int, stop_token_ids: Collection[int],
-                 sampling: Sampling, cancel: threading.Event | None = None) -> Iterator[Piece | Finish]:
+                 sampling: Sampling, cancel: threading.Event | None = None, **options) -> Iterator[Piece | Finish]:
         stream = self._real.generate(prompt_ids, max_tokens=max_tokens, stop_token_ids=stop_token_ids,
-                                     sampling=sampling, cancel=cancel)
+                                     sampling=sampling, cancel=cancel, **options)
         try:
             for count, item in enumerate(stream):
                 if count >= self.fail_after_tokens:

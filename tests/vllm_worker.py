@@ -27,6 +27,20 @@ def finished_run(loaded, config: BudgetConfig, cancel: threading.Event | None = 
     return run, run.thinking + run.answer
 
 
+def logprobs_and_bans(backend, prompt: list[int], eos: int) -> dict:
+    """Greedy pieces with their logprobs, then the same call with its first two tokens banned."""
+    def pieces(**options):
+        items = backend.generate(prompt, max_tokens=8, stop_token_ids={eos}, sampling=Sampling(), **options)
+        return [item for item in items if not isinstance(item, Finish)]
+
+    free = pieces(logprobs=True)
+    banned = [free[0].token_id, free[1].token_id]
+    steered = pieces(banned_token_ids=banned)
+    return {"free_ids": [p.token_id for p in free], "free_logprobs": [p.logprob for p in free],
+            "plain_logprobs": [p.logprob for p in pieces()], "banned": banned,
+            "steered_ids": [p.token_id for p in steered]}
+
+
 def main() -> None:
     entry = resolve_model(None)
     backend = create_backend("vllm", locate_weights(entry), entry.name, BackendOptions(context_length=2048))
@@ -71,6 +85,7 @@ def main() -> None:
     report["stop"] = {"finish": items[-1].reason, "stop_token_id": items[-1].stop_token_id, "eos": eos,
                       "eos_yielded": any(getattr(item, "token_id", None) == eos for item in items[:-1]),
                       "last_is_finish": isinstance(items[-1], Finish)}
+    report["logprobs_and_bans"] = logprobs_and_bans(backend, prompt, eos)
     long_prompt = prompt * (backend.info.context_length // len(prompt) + 1)
     report["too_long"] = [item.reason for item in backend.generate(long_prompt, max_tokens=8, stop_token_ids={eos},
                                                                    sampling=Sampling())]

@@ -20,7 +20,9 @@ Hugging Face folder / repo id through transformers): ``--tokenizer`` names them,
 does, which then is both the served model and the local file (or repo id) the tokenizer comes
 from; a server started with ``--served-model-name`` needs ``--tokenizer``.
 ``BackendInfo.token_counts`` says whether counts are the server's ("exact") or re-counted
-client-side ("tokenizer").
+client-side ("tokenizer"). A call's ``logprobs`` are the server's (``logprobs: 1``), paired with
+the re-counted tokens where the counts agree; ``banned_token_ids`` go as ``logit_bias``
+(s1app.backends.openai_dialects); a ``fork`` needs nothing (servers cache shared prefixes).
 
 Connections are retried (only the connect step, never a request the server may have started);
 a server that sends nothing for ``timeout_s`` fails the call with a BackendError. Concurrency:
@@ -45,8 +47,14 @@ from s1app.backends.call_limits import length_finish
 from s1app.backends.deltas import delta_pieces
 from s1app.backends.generating import CallOptions, GeneratingBackend
 from s1app.backends.local_tokenizer import LocalTokenizer, local_tokenizer
+from s1app.backends.openai_dialects import (
+    call_options_body,
+    dialect_of,
+    error_message,
+    logprobs_of,
+    message_of,
+)
 from s1app.backends.openai_dialects import context_length as context_length_of
-from s1app.backends.openai_dialects import dialect_of, error_message, message_of
 from s1app.errors import BackendError
 
 if TYPE_CHECKING:
@@ -163,7 +171,7 @@ class OpenAICompatBackend(GeneratingBackend):
 
     def _stream(self, prompt_ids: list[int], limit: int, max_tokens: int, stop_ids: frozenset[int],
                 sampling: Sampling, cancel: threading.Event, call: CallOptions) -> Iterator[Piece | Finish]:
-        body = self._completion_body(prompt_ids, limit, stop_ids, sampling)
+        body = {**self._completion_body(prompt_ids, limit, stop_ids, sampling), **call_options_body(self.dialect, call)}
         produced = 0
         response = self._send("POST", "/completions", body, stream=True)
         try:
@@ -176,7 +184,8 @@ class OpenAICompatBackend(GeneratingBackend):
                 if token_ids is None:
                     token_ids = self.tokenize(text) if text else []
                 finish_reason = choice.get("finish_reason")
-                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids)
+                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids,
+                                                     logprobs_of(choice) if call.logprobs else None)
                 yield from pieces
                 produced += len(pieces)
                 if finish_reason:

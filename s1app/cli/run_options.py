@@ -23,6 +23,7 @@ from s1app.loading import LoadedModel, load_entry
 from s1app.loops import LoopSettings
 from s1app.probes import ProbeSettings
 from s1app.registry import resolve_model, with_overrides
+from s1app.suppress import parse_suppress
 
 RULE_PROBE_EVERY = 64
 """Probe interval a stopping rule uses when --probe-every is not given."""
@@ -46,6 +47,8 @@ OPTION_TYPES = {
     "probe_tokens": Annotated[int, typer.Option("--probe-tokens", help="Answer tokens a probe decodes at most.")],
     "stop_when_stable": Annotated[Optional[int], typer.Option("--stop-when-stable", help="End thinking once K probes in a row give the same answer (probes every --probe-every tokens, default 64).")],
     "stop_when_confident": Annotated[Optional[float], typer.Option("--stop-when-confident", help="End thinking at a probe whose answer's mean token probability is at least P, in (0, 1].")],
+    "landing": Annotated[str, typer.Option("--landing", help="Text forced to end thinking when the budget (or a loop break) cuts it, inside the budget, e.g. 'Okay, time is up. Let me give the final answer.'")],
+    "suppress": Annotated[Optional[str], typer.Option("--suppress", help="Comma-separated words the model may not write while thinking, or nowait (the NoWait paper's list).")],
     "base_url": Annotated[Optional[str], typer.Option("--base-url", envvar="S1APP_BASE_URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")],
     "api_key": Annotated[Optional[str], typer.Option("--api-key", envvar="S1APP_API_KEY", help="API key for --base-url.")],
     "tokenizer": Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer of the served model (--backend openai): a GGUF, HF folder or hub repo id. Default: --model.")],
@@ -80,6 +83,8 @@ class RunOptions:
     probe_tokens: int = DEFAULTS.probes.tokens
     stop_when_stable: Optional[int] = None
     stop_when_confident: Optional[float] = None
+    landing: str = DEFAULTS.landing
+    suppress: Optional[str] = None
     base_url: Optional[str] = None
     api_key: Optional[str] = None
     tokenizer: Optional[str] = None
@@ -99,6 +104,7 @@ class RunOptions:
             ignore_str=self.ignore_str, max_answer_tokens=self.max_answer, temperature=self.temperature,
             top_p=self.top_p, seed=self.seed, loop=LoopSettings(enabled=self.loop_detect),
             reasoning_effort=self.reasoning_effort, thinking=self.thinking, probes=self.probe_settings(),
+            landing=self.landing, suppress=parse_suppress(self.suppress or ""),
         )
 
     def probe_settings(self) -> ProbeSettings:
