@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
@@ -19,13 +19,13 @@ from s1app.formats import get_format, offered_switches
 from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
 from s1app.numbers import whole_number
-from s1app.probes import ProbeSettings
+from s1app.probes import AnswerKind, ProbeSettings
 from s1app.registry import ModelEntry, load_registry, with_overrides
 from s1app.store import RunLog
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
-ANSWER_KINDS = ["math", "integer", "number", "choice"]
+ANSWER_KINDS = list(get_args(AnswerKind))
 """How a probe's answer is extracted and graded (s1app.eval.grading's kinds)."""
 ENGINE_FIELDS = frozenset(f.name for f in dataclasses.fields(BudgetConfig))
 """What this build's BudgetConfig takes: the landing and suppress fields show only where it has them."""
