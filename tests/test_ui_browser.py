@@ -9,6 +9,7 @@ Set S1APP_SCREENSHOTS_DIR=docs to also write the README screenshots there.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -186,3 +187,32 @@ def test_enter_sends_and_shift_enter_breaks_the_line_in_every_question_box(page)
     page.locator("#sweep-question textarea").press("Enter")
     page.wait_for_selector("#sweep-status [data-rows]")  # the sweep's closing line, once every run is done
     assert page.locator("#sweep-status [data-rows]").get_attribute("data-rows") == "2"
+
+
+def test_answer_probes_fill_the_strip_under_the_thinking_and_open_on_a_click(page, tmp_path):
+    """Probe interval 16 on the real model: one entry per probe, at 16, 32, 48 thinking tokens."""
+    page.locator("#chat-question textarea").fill("What is 2+3?")
+    page.locator("#chat-max-thinking-typed input").fill("64")
+    page.locator("#chat-more").get_by_text("More").click()
+    page.locator("#chat-max-answer input").fill("24")
+    page.locator("#chat-probe-every input").fill("16")
+    page.locator("#chat-probe-tokens input").fill("24")
+    page.locator("#chat-reference textarea, #chat-reference input").first.fill("5")
+    page.locator("#chat-ask").click()
+    page.wait_for_selector("#chat-chatbot details.s1-probe")  # the first entry arrives
+    page.wait_for_function(finished_state("#chat-status"))
+    # The Chatbot's sanitizer drops data- attributes: read each entry's summary and classes.
+    entries = page.locator("#chat-chatbot details.s1-probe")
+    summaries = [entries.nth(i).locator("summary").inner_text() for i in range(entries.count())]
+    positions = [int(re.match(r"(?:Δ )?(\d+) tok → ", summary).group(1)) for summary in summaries]
+    assert positions == list(range(16, int(status_attribute(page, "thinking-tokens")), 16))
+    for i, summary in enumerate(summaries):
+        right = "s1-right" in entries.nth(i).get_attribute("class")
+        assert right != ("s1-wrong" in entries.nth(i).get_attribute("class")), "a reference grades every entry"
+        assert summary.endswith(" ✓" if right else " ✗")
+    text = entries.first.locator(".s1-probe-text")
+    assert not text.is_visible()
+    entries.first.locator("summary").click()
+    text.wait_for(state="visible")
+    assert "Final Answer:" in text.inner_text()
+    save_screenshot(page, tmp_path, "chat-probes.png")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
 
 import pytest
 from llama_server import embedded_gguf, llama_server
 
 from s1app.errors import BackendError, ConfigError
 from s1app.loading import load_entry
-from s1app.ui.context import UIContext, budget_config_from_ui
+from s1app.probes import DEFAULT_PROBE_TOKENS, ProbeSettings
+from s1app.ui.context import ENGINE_FIELDS, UIContext, budget_config_from_ui, probe_settings_from_ui
 
 
 def test_picking_the_openai_backend_keeps_the_default_models_format_and_context(model, monkeypatch):
@@ -54,3 +56,47 @@ def test_gpu_layers_default_to_none_on_a_cpu_build_and_follow_the_registry(model
         assert two.backend.gpu_layers == 2
     finally:
         two.backend.close()
+
+
+def test_the_probe_fields_become_the_configs_probe_settings():
+    probes = probe_settings_from_ui(every=16, tokens=24.0, stop_when_stable=3, stop_when_confident="",
+                                    answer_kind="integer")
+    config = budget_config_from_ui(max_thinking=64, waits=0, probes=probes)
+    assert config.probes == ProbeSettings(every=16, tokens=24, stop_when_stable=3, answer_kind="integer")
+    assert probe_settings_from_ui(every=8, stop_when_confident="0.9").stop_when_confident == 0.9
+
+
+def test_blank_and_zero_probe_fields_are_off_and_the_defaults_are_the_libraries():
+    assert probe_settings_from_ui() == ProbeSettings() == budget_config_from_ui(max_thinking=8, waits=0).probes
+    blank = probe_settings_from_ui(every=None, tokens=DEFAULT_PROBE_TOKENS, stop_when_stable=None,
+                                   stop_when_confident="  ", answer_kind=None)
+    assert blank == ProbeSettings() and not blank.enabled
+    assert probe_settings_from_ui(every=8, stop_when_confident="0").stop_when_confident is None
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    (dict(every=-16), "Probe interval must be at least 0"),
+    (dict(every=2.5), "Probe interval must be a whole number"),
+    (dict(every=16, tokens=0), "Probe tokens must be at least 1"),
+    (dict(every=16, stop_when_stable=1), "at least 2 probes that agree"),
+    (dict(every=16, stop_when_confident="high"), "probability such as 0.9"),
+    (dict(every=16, stop_when_confident="1.5"), "at most 1"),
+    (dict(every=0, stop_when_stable=3), "set the probe interval"),
+])
+def test_bad_probe_fields_are_refused_with_what_to_fix(fields, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        probe_settings_from_ui(**fields)
+
+
+@pytest.mark.skipif(not {"landing", "suppress"} <= ENGINE_FIELDS, reason="this build's BudgetConfig has no landing/suppress")
+def test_landing_text_and_the_suppress_list_reach_the_config():
+    config = budget_config_from_ui(max_thinking=64, waits=0, landing="Time is up.", suppress=" Wait, hmm ,, ")
+    assert config.landing == "Time is up." and config.suppress == ("Wait", "hmm")
+    assert budget_config_from_ui(max_thinking=64, waits=0).suppress == ()
+
+
+@pytest.mark.skipif({"landing", "suppress"} <= ENGINE_FIELDS, reason="this build's BudgetConfig takes landing/suppress")
+def test_landing_and_suppress_are_refused_where_the_engine_lacks_them():
+    assert budget_config_from_ui(max_thinking=64, waits=0, landing="", suppress="").max_thinking_tokens == 64
+    with pytest.raises(ConfigError, match="no suppress setting"):
+        budget_config_from_ui(max_thinking=64, waits=0, suppress="nowait")

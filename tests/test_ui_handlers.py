@@ -269,3 +269,34 @@ def test_history_lists_replays_and_exports_the_ui_runs(client, store, tmp_path):
     path, status = client.predict(search="", export_format="jsonl", api_name="/history_export")
     with open(path, encoding="utf-8") as exported:
         assert sum(1 for line in exported if line.strip()) == total
+
+
+def test_chat_with_a_probe_interval_streams_the_strip_and_keeps_the_runs_tokens(client, app_url, store):
+    job = ask(client, "What is 2+3?", max_thinking=64, waits=0, probe_every=16, probe_tokens=24, reference="5")
+    strips = [[text_of(m) for m in messages if "s1-probes" in text_of(m)] for messages, _status, _ in job]
+    live = [bool(strip) for strip, (_m, status, _q) in zip(strips, job.outputs(), strict=True)
+            if status_of(status).get("state") == "running"]
+    messages, status, _ = job.outputs()[-1]
+    probed = get_run(store, list_runs(store, limit=1)[0]["id"])
+    final = [text_of(m) for m in messages if "s1-probes" in text_of(m)]
+    assert status_of(status)["state"] == "finished" and len(final) == 1
+    positions = re.findall(r'<details [^>]*data-thinking-tokens="(\d+)"', final[0])
+    assert positions == [str(p) for p in range(16, int(status_of(status)["thinking-tokens"]), 16)]
+    assert len(re.findall(r'data-correct="(?:yes|no)"', final[0])) == len(positions), "the reference grades each"
+    counts = [len(re.findall("<details ", strip[0])) if strip else 0 for strip in strips]
+    assert counts == sorted(counts), "the strip only grows"
+    assert any(live), "entries appear while the model still thinks"
+    ask(Client(app_url, verbose=False), "What is 2+3?", max_thinking=64, waits=0).result()  # a new conversation
+    plain = get_run(store, list_runs(store, limit=1)[0]["id"])
+    assert probed["token_ids_sha256"] == plain["token_ids_sha256"], "probing leaves the run's tokens as they were"
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    (dict(probe_every=16, stop_when_stable=1), "at least 2 probes that agree"),
+    (dict(probe_every=16, stop_when_confident="sure"), "probability such as 0.9"),
+    (dict(probe_every=-4), "Probe interval must be at least 0"),
+])
+def test_bad_probe_fields_are_refused_in_the_status_line(client, fields, message):
+    _messages, status, _ = client.predict(question="Hi", max_thinking=8, waits=0, **CHAT_DEFAULTS, **fields,
+                                          api_name="/chat")
+    assert status_of(status)["state"] == "failed" and message in status

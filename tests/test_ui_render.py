@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from s1app.events import (
     AnswerDelta,
+    AnswerProbed,
     RunFinished,
     RunStarted,
     ThinkingCapped,
@@ -15,6 +17,8 @@ from s1app.events import (
 )
 from s1app.pump import Pump, WorkFailed
 from s1app.run import Run
+from s1app.run import probe_json
+from s1app.ui.probe_strip import strip_html
 from s1app.ui.render import RunView, record_messages
 
 
@@ -161,3 +165,80 @@ def test_the_pump_hands_over_a_runs_exception():
     items = [item for batch in pump.batches(0.01) for _, item in batch]
     assert items[0] == ThinkingDelta("x", 1)
     assert isinstance(items[1], WorkFailed) and str(items[1].error) == "boom"
+
+
+def probe(position: int, text: str, extracted: str | None, kind: str = "budget") -> AnswerProbed:
+    return AnswerProbed(position, kind, 0, text, extracted, 0.5, 6, 8, "end-of-answer", 0.25, "digest")
+
+
+def entries_of(strip: str) -> list[dict[str, str]]:
+    """Each entry's data attributes, in order."""
+    return [dict(re.findall(r'data-([a-z-]+)="([^"]*)"', entry)) for entry in re.findall(r"<details [^>]*>", strip)]
+
+
+PROBES = [probe(16, "Final Answer: 4", "4"), probe(32, "Final Answer: 5", "5"),
+          probe(40, "Final Answer: 5", "5", kind="stop"), probe(48, "Final Answer: 5", "5"),
+          probe(64, "Final Answer: I am not sure", None)]
+
+
+def test_the_strip_has_one_entry_per_probe_at_its_position_with_its_answer():
+    strip = strip_html([probe_json(p) for p in PROBES])
+    entries = entries_of(strip)
+    assert [e["thinking-tokens"] for e in entries] == ["16", "32", "40", "48", "64"]
+    assert [e["answer"] for e in entries] == ["4", "5", "5", "5", ""]
+    assert [e["kind"] for e in entries] == ["budget", "budget", "stop", "budget", "budget"]
+    assert "16 tok → 4</summary>" in strip and "stop 40 tok → 5" in strip
+    assert "<i>no answer found</i>" in strip
+    marked_up = strip_html([probe_json(probe(8, "Final Answer: <b>", "<b>"))])
+    assert "→ &lt;b&gt;</summary>" in marked_up and "<b>" not in marked_up, "the model's text is escaped"
+    assert "\n" not in strip, "one line: the Chatbot's Markdown keeps it one raw HTML block"
+
+
+def test_an_answer_that_differs_from_the_previous_probes_is_marked_as_a_change():
+    strip = strip_html([probe_json(p) for p in PROBES])
+    assert [e["changed"] for e in entries_of(strip)] == ["no", "yes", "no", "no", "yes"]
+    assert 'data-changes="2"' in strip and strip.count("s1-changed") == 2 and strip.count("Δ") == 2
+
+
+def test_with_a_reference_each_entry_is_coloured_right_or_wrong():
+    strip = strip_html([probe_json(p) for p in PROBES], reference="5")
+    assert [e["correct"] for e in entries_of(strip)] == ["no", "yes", "yes", "yes", "no"]
+    assert strip.count("s1-right") == 3 and strip.count("s1-wrong") == 2
+    assert "16 tok → 4 ✗</summary>" in strip and "48 tok → 5 ✓</summary>" in strip
+    ungraded = strip_html([probe_json(p) for p in PROBES], reference="  ")
+    assert "s1-right" not in ungraded and "s1-wrong" not in ungraded and "✓" not in ungraded
+
+
+def test_the_reference_is_compared_by_math_equivalence():
+    half = [probe_json(probe(16, "Final Answer: \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"))]
+    assert "s1-right" in strip_html(half, reference="0.5")
+    assert "s1-wrong" in strip_html(half, reference="0.6")
+
+
+def test_opening_an_entry_shows_the_probes_whole_text_and_how_it_was_taken():
+    texts = re.findall(r'<div class="s1-probe-text">(.*?)</div>', strip_html(
+        [probe_json(probe(16, "Final Answer: 5\n\nbecause <2+3>", "5"))]))
+    assert texts == ["Final Answer: 5<br><br>because &lt;2+3&gt;"]
+    meta = re.search(r'<div class="s1-probe-meta">(.*?)</div>', strip_html([probe_json(PROBES[2])])).group(1)
+    assert meta.startswith("40 thinking tokens · stands for a run let to stop here")
+    assert "confidence 0.50" in meta and "6 answer tokens" in meta and "end-of-answer" in meta
+
+
+def test_a_live_run_shows_the_strip_between_its_thinking_and_its_answer_and_it_grows():
+    events = run_events()
+    view = view_of(events[:4])
+    assert len(view.messages()) == 1, "no probes yet: no strip"
+    feed(view, [PROBES[0]])
+    thinking, strip = view.messages()
+    assert "metadata" in thinking and entries_of(strip["content"])[0]["thinking-tokens"] == "16"
+    feed(view, [PROBES[3], *events[4:]])
+    messages = view.messages()
+    assert len(entries_of(messages[1]["content"])) == 2 and "Final Answer:" in messages[2]["content"]
+
+
+def test_a_live_strip_and_a_stored_runs_strip_are_the_same():
+    view = view_of([*run_events()[:4], *PROBES, *run_events()[4:]])
+    view.reference = "5"
+    record = {"question": "2+3?", "segments": [], "probes": view.run.to_json()["probes"]}
+    assert record_messages(record, reference="5")[2]["content"] == view.messages()[1]["content"]
+    assert len(record_messages({"question": "2+3?", "segments": []})) == 2, "a record without probes has no strip"

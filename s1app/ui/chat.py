@@ -12,7 +12,14 @@ from s1app.budget import DEFAULTS
 from s1app.errors import S1AppError
 from s1app.numbers import whole_number
 from s1app.session import Session, Turn, validate_question
-from s1app.ui.context import BACKEND_CHOICES, UIContext, budget_config_from_ui
+from s1app.ui.context import (
+    ANSWER_KINDS,
+    BACKEND_CHOICES,
+    ENGINE_FIELDS,
+    UIContext,
+    budget_config_from_ui,
+    probe_settings_from_ui,
+)
 from s1app.ui.render import RunView, error_status_html, idle_status_html
 from s1app.ui.streaming import cancel_scope, watch_runs
 from s1app.ui.widgets import budget_control, question_box
@@ -31,24 +38,12 @@ class ChatTab:
     # -- handlers --------------------------------------------------------------------------
 
     def ask(
-        self,
-        question: str,
-        history: list[dict] | None,
-        turns: list[Turn] | None,
-        conversation: Any,
-        model_name: str,
-        backend: str,
-        max_thinking: float,
-        waits: float,
-        ignore_str: str,
-        temperature: float,
-        seed: float | None,
-        min_thinking: float,
-        max_answer: float,
-        loop_detect: bool,
-        gpu_layers: float | None,
-        reasoning_effort: str | None,
-        thinking: bool,
+        self, question: str, history: list[dict] | None, turns: list[Turn] | None, conversation: Any,
+        model_name: str, backend: str, max_thinking: float, waits: float, ignore_str: str, temperature: float,
+        seed: float | None, min_thinking: float, max_answer: float, loop_detect: bool, gpu_layers: float | None,
+        reasoning_effort: str | None, thinking: bool,
+        probe_every: float | None, probe_tokens: float, stop_when_stable: float | None,
+        stop_when_confident: str | None, answer_kind: str, reference: str, landing: str, suppress: str,
         request: gr.Request,
     ) -> Iterator[tuple]:
         """Stream one turn: yields (chat messages, status line, turns, log conversation, question box)."""
@@ -61,6 +56,9 @@ class ChatTab:
                 max_thinking=max_thinking, waits=waits, ignore_str=ignore_str, temperature=temperature,
                 seed=seed, min_thinking=min_thinking, max_answer=max_answer, loop_detect=loop_detect,
                 context_length=loaded.backend.info.context_length, reasoning_effort=reasoning_effort, thinking=thinking,
+                probes=probe_settings_from_ui(every=probe_every, tokens=probe_tokens, stop_when_stable=stop_when_stable,
+                                              stop_when_confident=stop_when_confident, answer_kind=answer_kind),
+                landing=landing, suppress=suppress,
             )
         except S1AppError as failure:
             yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
@@ -75,7 +73,7 @@ class ChatTab:
                 yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
                 return
             history.append({"role": "user", "content": html.escape(question)})
-            view = RunView(run)
+            view = RunView(run, reference=reference or "")
             for _ in watch_runs(self.ctx, {"chat": view}):
                 yield history + view.messages(), view.status_html(), session.turns, conversation, ""
 
@@ -98,6 +96,29 @@ class ChatTab:
         thinking = gr.Checkbox(DEFAULTS.thinking, label="Thinking (off: the template skips it; budget controls do not apply)",
                                visible="enable_thinking" in switches, elem_id="chat-thinking")
         return reasoning_effort, thinking
+
+    @staticmethod
+    def _probe_controls() -> list[gr.components.Component]:
+        """The answer probes' fields (the "answer if stopped now" strip) and the engine's extras, in
+        ``ask``'s order. Landing and suppress show only where this build's BudgetConfig takes them."""
+        gr.Markdown("**Answer probes**: what the model would answer if its thinking stopped now.")
+        return [
+            gr.Number(DEFAULTS.probes.every, label="Probe interval (thinking tokens; 0 = off)", elem_id="chat-probe-every"),
+            gr.Number(DEFAULTS.probes.tokens, label="Probe tokens", elem_id="chat-probe-tokens",
+                      info="Answer tokens each probe decodes at most."),
+            gr.Number(DEFAULTS.probes.stop_when_stable, label="Stop when stable (k; 0 = off)", elem_id="chat-stop-stable",
+                      info="End thinking once k probes in a row give the same answer."),
+            gr.Textbox("", label="Stop when confident (p; blank = off)", elem_id="chat-stop-confident",
+                       info="End thinking at a probe whose answer tokens' mean probability is at least p, e.g. 0.9."),
+            gr.Dropdown(ANSWER_KINDS, value=DEFAULTS.probes.answer_kind, label="Answer kind", elem_id="chat-answer-kind",
+                        info="How a probe's answer is found and graded."),
+            gr.Textbox("", label="Reference answer (blank: none)", elem_id="chat-reference",
+                       info="Colours each probe right (green) or wrong (red)."),
+            gr.Textbox("", label="Landing text", visible="landing" in ENGINE_FIELDS, elem_id="chat-landing",
+                       info="Text the engine writes as it ends thinking at the budget (blank: none)."),
+            gr.Textbox("", label="Suppress", visible="suppress" in ENGINE_FIELDS, elem_id="chat-suppress",
+                       info='Comma-separated words the model may not write, or "nowait" (blank: none).'),
+        ]
 
     @staticmethod
     def new_conversation() -> tuple:
@@ -143,9 +164,10 @@ class ChatTab:
                     gpu_layers = gr.Number(None, label="GPU layers (llama.cpp)", precision=0, elem_id="chat-gpu-layers",
                                            info="Blank: all on a GPU build of llama.cpp, none on a CPU build.")
                     reasoning_effort, thinking = self._template_switches()
+                    probe_controls = self._probe_controls()
 
         inputs = [question, chatbot, turns, conversation, model, backend, max_thinking, waits, ignore_str, temperature, seed,
-                  min_thinking, max_answer, loop_detect, gpu_layers, reasoning_effort, thinking]
+                  min_thinking, max_answer, loop_detect, gpu_layers, reasoning_effort, thinking, *probe_controls]
         outputs = [chatbot, status, turns, conversation, question]
         gr.on([ask_button.click, question.submit], self.ask, inputs, outputs, api_name="chat", show_progress="hidden")
         model.change(self.switch_controls, model, [reasoning_effort, thinking], api_name=False, queue=False)

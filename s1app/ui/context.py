@@ -6,9 +6,10 @@ one browser tab's Stop never touches another's run.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 from s1app.backends import BACKEND_NAMES, BackendOptions
 from s1app.budget import DEFAULTS, BudgetConfig
@@ -18,11 +19,16 @@ from s1app.formats import get_format, offered_switches
 from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
 from s1app.numbers import whole_number
+from s1app.probes import AnswerKind, ProbeSettings
 from s1app.registry import ModelEntry, load_registry, with_overrides
 from s1app.store import RunLog
 from s1app.ui.streaming import DEFAULT_INTERVAL_S
 
 BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
+ANSWER_KINDS = list(get_args(AnswerKind))
+"""How a probe's answer is extracted and graded (s1app.eval.grading's kinds)."""
+ENGINE_FIELDS = frozenset(f.name for f in dataclasses.fields(BudgetConfig))
+"""What this build's BudgetConfig takes: the landing and suppress fields show only where it has them."""
 
 
 class TabScopes:
@@ -175,6 +181,9 @@ def budget_config_from_ui(
     context_length: int | None = None,
     reasoning_effort: str | None = DEFAULTS.reasoning_effort,
     thinking: bool = DEFAULTS.thinking,
+    probes: ProbeSettings = DEFAULTS.probes,
+    landing: str | None = "",
+    suppress: str | None = "",
 ) -> BudgetConfig:
     """Validate the UI's fields once, here, into a BudgetConfig (ConfigError says what to fix)."""
     max_thinking_tokens = whole_number("Max thinking tokens", max_thinking)
@@ -198,4 +207,38 @@ def budget_config_from_ui(
         loop=LoopSettings(enabled=bool(loop_detect)),
         reasoning_effort=reasoning_effort or None,
         thinking=bool(thinking),
+        probes=probes,
+        **engine_extras_from_ui(landing, suppress),
     )
+
+
+def probe_settings_from_ui(*, every: Any = 0, tokens: Any = DEFAULTS.probes.tokens, stop_when_stable: Any = 0,
+                           stop_when_confident: Any = None, answer_kind: str | None = "math") -> ProbeSettings:
+    """The Chat tab's probe fields as ProbeSettings; 0 or blank turns a field off (confidence included)."""
+    confident = None
+    if stop_when_confident is not None and str(stop_when_confident).strip():
+        try:
+            confident = float(stop_when_confident) or None
+        except (TypeError, ValueError):
+            raise ConfigError(f"Stop when confident must be a probability such as 0.9 (blank: off), "
+                              f"got {stop_when_confident!r}.") from None
+    return ProbeSettings(
+        every=whole_number("Probe interval", every, optional=True) or 0,
+        tokens=whole_number("Probe tokens", tokens, 1),
+        answer_kind=answer_kind or "math",  # type: ignore[arg-type]
+        stop_when_stable=whole_number("Stop when stable", stop_when_stable, optional=True) or 0,
+        stop_when_confident=confident,
+    )
+
+
+def engine_extras_from_ui(landing: str | None, suppress: str | None) -> dict[str, Any]:
+    """The landing text and the suppress list, for a BudgetConfig that takes them (ENGINE_FIELDS).
+    Suppress is comma-separated words (or "nowait"); a field this build lacks must be left empty."""
+    extras: dict[str, Any] = {}
+    words = tuple(word.strip() for word in (suppress or "").split(",") if word.strip())
+    for name, value in (("landing", landing or ""), ("suppress", words)):
+        if name in ENGINE_FIELDS:
+            extras[name] = value
+        elif value:
+            raise ConfigError(f"This build's engine has no {name} setting yet: leave it empty.")
+    return extras

@@ -47,8 +47,8 @@ class HistoryTab:
         shown = f"{len(rows)} of {total}" if total > len(rows) else f"{total}"
         return rows, f'<div class="s1-status" data-runs="{total}">{shown} runs{" matching " + repr(query) if query else ""} · log: {store.path}</div>'
 
-    def open(self, rows: Any, event: gr.SelectData) -> tuple[list[dict], str]:
-        """Replay the run in the clicked row."""
+    def open(self, rows: Any, reference: str, event: gr.SelectData) -> tuple[list[dict], str]:
+        """Replay the run in the clicked row (its probes coloured against ``reference``, when given)."""
         from s1app.store import get_run
 
         try:
@@ -56,7 +56,7 @@ class HistoryTab:
             record = get_run(self._store(), run_id)
         except (S1AppError, IndexError, KeyError, TypeError) as failure:
             return [], error_status_html(f"Cannot open that run: {failure}")
-        return record_messages(record), f'<div class="s1-status">run {record["id"]} · {record["status"]} · {record["model"]}</div>'
+        return record_messages(record, reference or ""), f'<div class="s1-status">run {record["id"]} · {record["status"]} · {record["model"]}</div>'
 
     def export(self, search: str, export_format: str) -> tuple[str | None, str]:
         """Write the runs matching ``search`` to a file and offer it as a download."""
@@ -79,13 +79,15 @@ class HistoryTab:
         status = gr.HTML(label="status")
         table = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, wrap=True, label="Runs (click one to replay it)",
                              elem_id="history-table")
+        reference = gr.Textbox("", label="Reference answer (blank: none)", elem_id="history-reference",
+                               info="Colours the replayed run's answer probes right (green) or wrong (red).")
         replay = gr.Chatbot(label="Replay", height=420, feedback_options=None, elem_id="history-replay")
         with gr.Row():
             export_format = gr.Radio(EXPORT_FORMATS, value="jsonl", label="Export format")
             export_button = gr.Button("Export these runs")
             download = gr.File(label="Download", interactive=False)
         gr.on([refresh.click, search.submit], self.list, search, [table, status], api_name="history_list")
-        table.select(self.open, table, [replay, status], api_name=False)
+        table.select(self.open, [table, reference], [replay, status], api_name=False)
         export_button.click(self.export, [search, export_format], [download, status], api_name="history_export")
         tab.select(self.list, search, [table, status], api_name=False)
 

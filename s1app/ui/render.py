@@ -15,6 +15,7 @@ from typing import Any
 
 from s1app.run import Run
 from s1app.segments import Segment
+from s1app.ui.probe_strip import STRIP_CSS, answer_kind_of, probe_rows, strip_html
 
 Message = dict[str, Any]
 
@@ -22,6 +23,8 @@ END_LABELS = {
     "model": "the model ended thinking",
     "budget": "budget reached: end of thinking forced",
     "loop": "thinking looped: end of thinking forced",
+    "stable": "the probes' answers agreed: thinking ended at a probe",
+    "confident": "a probe's answer was confident: thinking ended there",
     "cancelled": "stopped",
     "error": "failed",
     "off": "thinking off: the template skipped it, so the budget controls do not apply",
@@ -37,7 +40,7 @@ mark.s1-forced { background: #fde68a; color: #78350f; border-radius: 3px; paddin
 .s1-status.s1-failed, .s1-error { color: #b91c1c; font-weight: 600; }
 .s1-warning { color: #92400e; }
 .s1-slider-only input[type=number], .s1-slider-only .reset-button { display: none; }
-"""
+""" + STRIP_CSS
 
 
 def forced_html(text: str) -> str:
@@ -86,6 +89,8 @@ class RunView:
     run: Run
     error: str | None = None
     """An error the run could not report itself (a bug in a worker)."""
+    reference: str = ""
+    """A reference answer: each probe in the strip is coloured right or wrong against it ("": none)."""
     _thinking: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("thinking", "delimiter")))
     _answer: _SectionRenderer = field(default_factory=lambda: _SectionRenderer(("answer",)))
 
@@ -113,6 +118,9 @@ class RunView:
             "content": self._thinking.render(segments) or "…",
             "metadata": {"title": self.thinking_title(), "status": "done" if thinking_done else "pending"},
         }]
+        strip = self.probe_strip_html()
+        if strip:
+            out.append({"role": "assistant", "content": strip})
         answer = self._answer.render(segments)
         if answer:
             out.append({"role": "assistant", "content": answer})
@@ -120,6 +128,12 @@ class RunView:
             note = self.failure_message() if self.state == "failed" else "Stopped: the run was cancelled; what it produced is kept above."
             out.append({"role": "assistant", "content": f'<span class="s1-error">{html.escape(note)}</span>'})
         return out
+
+    def probe_strip_html(self) -> str:
+        """The "answer if stopped now" strip of the probes folded so far ("" before the first)."""
+        started = self.run.started
+        return strip_html(probe_rows(list(self.run.probes)), self.reference,
+                          answer_kind_of(started.settings if started else None))
 
     def failure_message(self) -> str:
         finished = self.run.finished
@@ -191,8 +205,9 @@ def thinking_title(thinking_tokens: int, waits_inserted: int, end_reason: str | 
     return title
 
 
-def record_messages(record: dict[str, Any]) -> list[Message]:
-    """A stored run (``s1app.store.get_run``) replayed as chat messages, forced text marked."""
+def record_messages(record: dict[str, Any], reference: str = "") -> list[Message]:
+    """A stored run (``s1app.store.get_run``) replayed as chat messages, forced text marked, its
+    probes (``record["probes"]``; none when the key is missing) in the strip under the thinking."""
     segments = [Segment(s["section"], bool(s["forced"]), [s["text"]]) for s in record.get("segments") or []]
     thinking = "".join(segment_html(s) for s in segments if s.section in ("thinking", "delimiter"))
     answer = "".join(segment_html(s) for s in segments if s.section == "answer")
@@ -202,6 +217,9 @@ def record_messages(record: dict[str, Any]) -> list[Message]:
         {"role": "user", "content": html.escape(record.get("question") or "")},
         {"role": "assistant", "content": thinking or "…", "metadata": {"title": title, "status": "done"}},
     ]
+    strip = strip_html(record.get("probes") or [], reference, answer_kind_of(record.get("settings")))
+    if strip:
+        messages.append({"role": "assistant", "content": strip})
     if answer:
         messages.append({"role": "assistant", "content": answer})
     if record.get("error"):
