@@ -15,7 +15,6 @@ from s1app.session import Session, Turn, validate_question
 from s1app.ui.context import (
     ANSWER_KINDS,
     BACKEND_CHOICES,
-    ENGINE_FIELDS,
     UIContext,
     budget_config_from_ui,
     probe_settings_from_ui,
@@ -114,9 +113,9 @@ class ChatTab:
                         info="How a probe's answer is found and graded."),
             gr.Textbox("", label="Reference answer (blank: none)", elem_id="chat-reference",
                        info="Colours each probe right (green) or wrong (red)."),
-            gr.Textbox("", label="Landing text", visible="landing" in ENGINE_FIELDS, elem_id="chat-landing",
+            gr.Textbox("", label="Landing text", elem_id="chat-landing",
                        info="Text the engine writes as it ends thinking at the budget (blank: none)."),
-            gr.Textbox("", label="Suppress", visible="suppress" in ENGINE_FIELDS, elem_id="chat-suppress",
+            gr.Textbox("", label="Suppress", elem_id="chat-suppress",
                        info='Comma-separated words the model may not write, or "nowait" (blank: none).'),
         ]
 

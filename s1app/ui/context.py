@@ -6,7 +6,6 @@ one browser tab's Stop never touches another's run.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
@@ -19,6 +18,7 @@ from s1app.formats import get_format, offered_switches
 from s1app.loading import LoadedModel, load_entry, load_model
 from s1app.loops import LoopSettings
 from s1app.numbers import whole_number
+from s1app.suppress import parse_suppress
 from s1app.probes import AnswerKind, ProbeSettings
 from s1app.registry import ModelEntry, load_registry, with_overrides
 from s1app.store import RunLog
@@ -27,8 +27,6 @@ from s1app.ui.streaming import DEFAULT_INTERVAL_S
 BACKEND_CHOICES = [("model's default", ""), *((name, name) for name in BACKEND_NAMES)]
 ANSWER_KINDS = list(get_args(AnswerKind))
 """How a probe's answer is extracted and graded (s1app.eval.grading's kinds)."""
-ENGINE_FIELDS = frozenset(f.name for f in dataclasses.fields(BudgetConfig))
-"""What this build's BudgetConfig takes: the landing and suppress fields show only where it has them."""
 
 
 class TabScopes:
@@ -208,7 +206,8 @@ def budget_config_from_ui(
         reasoning_effort=reasoning_effort or None,
         thinking=bool(thinking),
         probes=probes,
-        **engine_extras_from_ui(landing, suppress),
+        landing=landing or "",
+        suppress=parse_suppress(suppress or ""),
     )
 
 
@@ -229,16 +228,3 @@ def probe_settings_from_ui(*, every: Any = 0, tokens: Any = DEFAULTS.probes.toke
         stop_when_stable=whole_number("Stop when stable", stop_when_stable, optional=True) or 0,
         stop_when_confident=confident,
     )
-
-
-def engine_extras_from_ui(landing: str | None, suppress: str | None) -> dict[str, Any]:
-    """The landing text and the suppress list, for a BudgetConfig that takes them (ENGINE_FIELDS).
-    Suppress is comma-separated words (or "nowait"); a field this build lacks must be left empty."""
-    extras: dict[str, Any] = {}
-    words = tuple(word.strip() for word in (suppress or "").split(",") if word.strip())
-    for name, value in (("landing", landing or ""), ("suppress", words)):
-        if name in ENGINE_FIELDS:
-            extras[name] = value
-        elif value:
-            raise ConfigError(f"This build's engine has no {name} setting yet: leave it empty.")
-    return extras
