@@ -64,3 +64,11 @@ def test_vllm_banned_tokens_are_never_sampled():
     report = vllm_results()["logprobs_and_bans"]
     assert report["steered_ids"] and not set(report["banned"]) & set(report["steered_ids"])
     assert report["steered_ids"] != report["free_ids"]
+
+
+def test_vllm_probing_leaves_the_run_unchanged_and_a_probe_is_the_capped_run():
+    probes = vllm_results()["probes"]
+    assert probes["same_tokens"]
+    assert len(probes["positions"]) >= 2 and all(p % 16 == 0 for p in probes["positions"])
+    assert all(c is None or 0.0 < c <= 1.0 for c in probes["confidences"])
+    assert probes["probe_is_capped_run"] and probes["probe_text_is_capped_answer"]

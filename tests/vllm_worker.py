@@ -41,6 +41,27 @@ def logprobs_and_bans(backend, prompt: list[int], eos: int) -> dict:
             "steered_ids": [p.token_id for p in steered]}
 
 
+def probed_runs(loaded) -> dict:
+    """A greedy run held to 64 thinking tokens with probes every 16 against the same run without;
+    its second probe against the run held to that probe's position."""
+    from s1app.loops import LoopSettings
+    from s1app.probes import ProbeSettings
+
+    def held(tokens: int, probes: ProbeSettings = ProbeSettings()) -> BudgetConfig:
+        return BudgetConfig(max_thinking_tokens=tokens, min_thinking_tokens=tokens, max_answer_tokens=12,
+                            loop=LoopSettings(enabled=False), probes=probes)
+
+    unprobed_run = finished_run(loaded, held(64))[0]
+    probed_run = finished_run(loaded, held(64, ProbeSettings(every=16, tokens=12)))[0]
+    probe = probed_run.probes[1]
+    capped = finished_run(loaded, held(probe.position_tokens))[0]
+    return {"same_tokens": unprobed_run.finished.token_ids_sha256 == probed_run.finished.token_ids_sha256,
+            "positions": [p.position_tokens for p in probed_run.probes],
+            "confidences": [p.confidence for p in probed_run.probes],
+            "probe_is_capped_run": probe.token_ids_sha256 == capped.finished.token_ids_sha256,
+            "probe_text_is_capped_answer": probe.text == capped.answer}
+
+
 def main() -> None:
     entry = resolve_model(None)
     backend = create_backend("vllm", locate_weights(entry), entry.name, BackendOptions(context_length=2048))
@@ -86,6 +107,7 @@ def main() -> None:
                       "eos_yielded": any(getattr(item, "token_id", None) == eos for item in items[:-1]),
                       "last_is_finish": isinstance(items[-1], Finish)}
     report["logprobs_and_bans"] = logprobs_and_bans(backend, prompt, eos)
+    report["probes"] = probed_runs(loaded)
     long_prompt = prompt * (backend.info.context_length // len(prompt) + 1)
     report["too_long"] = [item.reason for item in backend.generate(long_prompt, max_tokens=8, stop_token_ids={eos},
                                                                    sampling=Sampling())]
