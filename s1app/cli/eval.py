@@ -49,6 +49,7 @@ from s1app.eval.plan import (
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
 from s1app.eval.rundir import default_out_dir
+from s1app.eval.shared import sharing_notes
 from s1app.loading import load_model
 from s1app.store import RunLog
 
@@ -81,6 +82,7 @@ def eval_command(
     timeout: TimeoutOption = 60.0,
     gpu_layers: GpuLayersOption = None,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Questions run at once (batched by the backend).")] = 1,
+    separate_runs: Annotated[bool, typer.Option("--separate-runs", help="Budget forcing: one run per setting instead of one shared greedy trajectory per question (same records, more compute).")] = False,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted eval run (its id or folder).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for eval runs (default: next to the session log).")] = None,
     no_log: NoLogOption = False,
@@ -98,8 +100,10 @@ def eval_command(
     job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
+    for note in sharing_notes(job.rundir.settings, separate_runs=separate_runs):
+        console.print(note)
     try:
-        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
+        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console, separate_runs)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
         # Closed before the process exits: after a cancel the backend may still be freeing the
         # cancelled runs' slots on its decode thread, and exiting under it crashed (SIGSEGV).
@@ -134,7 +138,7 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
     return new_job(plan, out_dir, loader)
 
 
-def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console) -> bool:
+def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console, separate_runs: bool) -> bool:
     """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
     scope = CancelScope()
     finished = job.rundir.records()
@@ -150,7 +154,7 @@ def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console:
             correct += record.correct
             progress.update(task, advance=1, score=f"{correct} correct")
 
-        result = run_job(job, parallel=parallel, scope=scope, log=log, on_record=advance)
+        result = run_job(job, parallel=parallel, scope=scope, log=log, on_record=advance, separate_runs=separate_runs)
     return result.cancelled
 
 
