@@ -100,8 +100,6 @@ def eval_command(
     job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
-    for note in sharing_notes(job.rundir.settings, separate_runs=separate_runs):
-        console.print(note)
     try:
         cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console, separate_runs)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
@@ -140,6 +138,8 @@ def _new(options: dict, out_dir: Path, loader) -> EvalJob:
 
 def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console, separate_runs: bool) -> bool:
     """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
+    for note in sharing_notes(job.rundir.settings, separate_runs=separate_runs):
+        console.print(note)
     scope = CancelScope()
     finished = job.rundir.records()
     done, correct = len(finished), sum(record.correct for record in finished)
