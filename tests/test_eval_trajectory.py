@@ -175,7 +175,7 @@ def test_only_greedy_budget_forcing_shares_and_the_rest_says_why():
 
 def records_of(model, plan: EvalPlan, *, separate_runs: bool, limit: int) -> dict:
     records, scope = RecordsInMemory(plan.settings()), CancelScope()
-    execute(records, load_bench("gsm8k", limit), EngineAsk(model, plan.max_answer_tokens, scope), parallel=2,
+    execute(records, load_bench("gsm8k", limit), EngineAsk(model, plan.max_answer_tokens, scope), parallel=4,
             scope=scope, separate_runs=separate_runs)
     return {record.key: record for record in records.kept}
 
@@ -194,3 +194,20 @@ def test_the_shared_sweep_equals_separate_runs_record_for_record(model):
     assert not any(record.shared for record in separate.values())
     assert len({record.run_ids for record in shared.values()}) == 5  # one trajectory per question
     assert sum(r.spent_tokens for r in shared.values()) < sum(r.generated_tokens for r in separate.values()) / 2
+
+
+def test_a_cancelled_trajectory_writes_nothing_and_a_resume_redoes_what_is_missing(model):
+    plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="0,16", max_answer_tokens=8)
+    bench, records = load_bench("gsm8k", 2), RecordsInMemory(plan.settings())
+    scope = CancelScope()
+    cancelled = execute(records, bench, EngineAsk(model, 8, scope, on_run=lambda run: scope.cancel_all()),
+                        parallel=2, scope=scope)
+    assert cancelled.cancelled and cancelled.written == 0 and records.kept == []
+    scope = CancelScope()
+    assert execute(records, bench, EngineAsk(model, 8, scope), parallel=2, scope=scope).written == 4
+    assert all(record.shared for record in records.kept) and len({r.run_ids for r in records.kept}) == 2
+    dropped = records.kept.pop(0)
+    scope = CancelScope()
+    assert execute(records, bench, EngineAsk(model, 8, scope), parallel=2, scope=scope).written == 1
+    redone = records.kept[-1]  # the one setting left: a run of its own, the same record
+    assert not redone.shared and [getattr(redone, f) for f in COMPARED] == [getattr(dropped, f) for f in COMPARED]

@@ -29,6 +29,7 @@ def test_a_benchmark_run_fills_the_tables_and_the_plot_as_items_finish(tab):
                            False, FakeRequest()))
     method_rows, point_rows, figure, status = updates[-1]
     assert 'data-state="finished"' in status and 'data-done="8"' in status
+    assert "one shared trajectory per question" in status  # budget forcing's two budgets: one run per question
     assert [row[0] for row in method_rows] == ["budget-forcing", "token-conditional+bf"]
     assert [(row[0], row[1], row[2]) for row in point_rows] == [
         ("budget-forcing", "max 0", "2"), ("budget-forcing", "max 16", "2"),

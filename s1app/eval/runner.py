@@ -6,8 +6,8 @@ requests, the OpenAI-compatible backend sends them at once), and each run keeps 
 
 Items go in setting order (every question of one budget, then the next budget), a slot refilled
 as an item finishes; greedy budget forcing runs one shared trajectory per question instead, which
-yields all of its settings' records at once (s1app.eval.shared). A finished item is written (rundir.append) by this thread before anything
-else happens; on cancel (Ctrl-C, the UI's Stop) the runs in flight are cancelled, items that had
+yields all of its settings' records at once (s1app.eval.shared). A finished item is written
+(rundir.append) by this thread before anything else happens; on cancel (Ctrl-C, the UI's Stop) the runs in flight are cancelled, items that had
 already finished are still written, and cancelled ones are not: a resume runs them again.
 """
 
