@@ -14,7 +14,12 @@ from s1app.eval.benches import load_bench
 from s1app.eval.plan import EvalPlan
 from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
 from s1app.eval.shared import Task, plan_tasks, sharing_notes
-from s1app.eval.trajectory import Trajectory, shared_outcomes, trajectory_config, trajectory_cost
+from s1app.eval.trajectory import (
+    Trajectory,
+    shared_outcomes,
+    trajectory_config,
+    trajectory_cost,
+)
 from s1app.events import (
     AnswerDelta,
     AnswerProbed,

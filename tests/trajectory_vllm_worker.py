@@ -10,13 +10,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from s1app.backends import BackendOptions, create_backend  # noqa: E402
-from s1app.cancel import CancelScope  # noqa: E402
-from s1app.eval.benches import load_bench  # noqa: E402
-from s1app.eval.plan import EvalPlan  # noqa: E402
-from s1app.eval.runner import EngineAsk, RecordsInMemory, execute  # noqa: E402
-from s1app.loading import prepare  # noqa: E402
-from s1app.registry import locate_weights, resolve_model  # noqa: E402
+from s1app.backends import BackendOptions, create_backend
+from s1app.cancel import CancelScope
+from s1app.eval.benches import load_bench
+from s1app.eval.plan import EvalPlan
+from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
+from s1app.loading import prepare
+from s1app.registry import locate_weights, resolve_model
 
 COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens", "generated_tokens", "extracted",
             "correct", "thinking_end_reason", "shared")

@@ -33,8 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from s1app.budget import BudgetConfig
-from s1app.events import AnswerProbed
 from s1app.eval.outcome import RunOutcome
+from s1app.events import AnswerProbed
 from s1app.probes import ProbeSettings
 from s1app.run import Run
 
