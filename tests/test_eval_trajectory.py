@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from s1app.cancel import CancelScope
-from s1app.eval.benches import load_bench
+from s1app.eval.benches import Bench, load_bench
 from s1app.eval.plan import EvalPlan
 from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
 from s1app.eval.shared import Task, plan_tasks, sharing_notes
@@ -216,3 +216,27 @@ def test_a_cancelled_trajectory_writes_nothing_and_a_resume_redoes_what_is_missi
     assert execute(records, bench, EngineAsk(model, 8, scope), parallel=2, scope=scope).written == 1
     redone = records.kept[-1]  # the one setting left: a run of its own, the same record
     assert not redone.shared and [getattr(redone, f) for f in COMPARED] == [getattr(dropped, f) for f in COMPARED]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_budgets_on_either_side_of_an_attempt_to_stop_match_separate_runs(model):
+    # GSM8K item 3 tries to stop at 120 thinking tokens (greedy, SmolLM2): budgets just below, at
+    # and past that stop, with and without a Wait, as separate runs see them.
+    plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="119,120,121,122,123,128", waits="0,1",
+                                 max_answer_tokens=16)
+    item = load_bench("gsm8k", 4).items[3]
+    run = EngineAsk(model, 16, CancelScope()).trajectory(item, [(128, 1)])
+    assert [i.position_tokens for i in run.interventions if i.kind == "wait"] == [120], "this build's tokens differ"
+
+    def records(separate_runs: bool) -> dict:
+        kept, scope = RecordsInMemory(plan.settings()), CancelScope()
+        bench = Bench("one", (item,), "", "")
+        execute(kept, bench, EngineAsk(model, 16, scope), parallel=4, scope=scope, separate_runs=separate_runs)
+        return {r.key: [getattr(r, f) for f in COMPARED] for r in kept.kept}
+
+    shared = records(False)
+    assert shared == records(True)
+    ends = {key[0]: (r[0], r[-1]) for key, r in shared.items()}  # (thinking tokens, how thinking ended)
+    assert ends["budget-forcing:max=120:waits=0"] == (120, "budget")  # the budget runs out first
+    assert ends["budget-forcing:max=121:waits=0"] == (120, "model")  # room for the stop: the model ends it
