@@ -26,9 +26,10 @@ def tab(model, tmp_path):
 
 def test_a_benchmark_run_fills_the_tables_and_the_plot_as_items_finish(tab):
     updates = list(tab.run("gsm8k", ["budget-forcing", "token-conditional+bf"], "0,16", "0", 2, 2, 8, "", "",
-                           FakeRequest()))
+                           False, FakeRequest()))
     method_rows, point_rows, figure, status = updates[-1]
     assert 'data-state="finished"' in status and 'data-done="8"' in status
+    assert "one shared trajectory per question" in status  # budget forcing's two budgets: one run per question
     assert [row[0] for row in method_rows] == ["budget-forcing", "token-conditional+bf"]
     assert [(row[0], row[1], row[2]) for row in point_rows] == [
         ("budget-forcing", "max 0", "2"), ("budget-forcing", "max 16", "2"),
@@ -43,12 +44,12 @@ def test_a_benchmark_run_fills_the_tables_and_the_plot_as_items_finish(tab):
     ("gsm8k", ["budget-forcing"], "16, x", "is not one"),
 ])
 def test_bad_settings_show_an_error_in_the_status_line(tab, bench, methods, budgets, phrase):
-    (update,) = list(tab.run(bench, methods, budgets, "0", 2, 1, 8, "", "", FakeRequest()))
+    (update,) = list(tab.run(bench, methods, budgets, "0", 2, 1, 8, "", "", False, FakeRequest()))
     assert 'data-state="failed"' in update[3] and phrase in update[3]
 
 
 def test_stop_keeps_the_finished_items(tab):
-    updates = tab.run("gsm8k", ["budget-forcing"], "64", "0", 6, 1, 16, "", "", FakeRequest())
+    updates = tab.run("gsm8k", ["budget-forcing"], "64", "0", 6, 1, 16, "", "", False, FakeRequest())
     next(updates)  # the first item is done
     tab.ctx.scopes.stop("test-session", "bench")
     *_, status = list(updates)[-1]

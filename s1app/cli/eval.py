@@ -51,6 +51,7 @@ from s1app.eval.plan import (
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, SAVED_HEADERS, method_rows, point_rows, saved_rows
 from s1app.eval.rundir import default_out_dir
+from s1app.eval.shared import sharing_notes
 from s1app.loading import LoadedModel, load_model
 from s1app.store import RunLog
 
@@ -86,6 +87,7 @@ def eval_command(
     timeout: TimeoutOption = 60.0,
     gpu_layers: GpuLayersOption = None,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="Questions run at once (batched by the backend).")] = 1,
+    separate_runs: Annotated[bool, typer.Option("--separate-runs", help="Budget forcing: one run per setting instead of one shared greedy trajectory per question (same records, more compute).")] = False,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Finish an interrupted eval run (its id or folder).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for eval runs (default: next to the session log).")] = None,
     no_log: NoLogOption = False,
@@ -103,7 +105,7 @@ def eval_command(
     console = Console(stderr=True, highlight=False)
     console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
     try:
-        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console)
+        cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console, separate_runs)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
         # Closed before the process exits: after a cancel the backend may still be freeing the
         # cancelled runs' slots on its decode thread, and exiting under it crashed (SIGSEGV).
@@ -154,8 +156,10 @@ def _adaptive(options: dict) -> dict:
     return {name: options[option] for option, name in names.items() if options[option] is not None}
 
 
-def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console) -> bool:
+def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console: Console, separate_runs: bool) -> bool:
     """Run the job under a progress bar; returns whether it was cancelled (Ctrl-C)."""
+    for note in sharing_notes(job.rundir.settings, separate_runs=separate_runs):
+        console.print(note)
     scope = CancelScope()
     finished = job.rundir.records()
     done, correct = len(finished), sum(record.correct for record in finished)
@@ -170,7 +174,7 @@ def _run_with_progress(job: EvalJob, parallel: int, log: RunLog | None, console:
             correct += record.correct
             progress.update(task, advance=1, score=f"{correct} correct")
 
-        result = run_job(job, parallel=parallel, scope=scope, log=log, on_record=advance)
+        result = run_job(job, parallel=parallel, scope=scope, log=log, on_record=advance, separate_runs=separate_runs)
     return result.cancelled
 
 

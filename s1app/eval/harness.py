@@ -76,9 +76,11 @@ def resumed_job(run: str, out_dir: Path, loader: Callable[..., LoadedModel] = lo
 
 
 def run_job(job: EvalJob, *, parallel: int, scope: CancelScope, log: RunLog | None = None,
-            on_record: Callable[[ItemRecord], None] | None = None) -> ExecuteResult:
+            on_record: Callable[[ItemRecord], None] | None = None, separate_runs: bool = False) -> ExecuteResult:
     """Run the items not yet done. ``log``: record the runs and the eval's rows in the session log
-    (None: don't); a failure to write it warns once through ``log.warn`` and the eval goes on."""
+    (None: don't); a failure to write it warns once through ``log.warn`` and the eval goes on.
+    ``separate_runs``: one run per greedy budget-forcing setting instead of a shared trajectory
+    per question (the records come out the same: s1app.eval.trajectory)."""
     sink = _StoreSink(log.store, job.rundir, log.warn) if log is not None else None
     ask = EngineAsk(job.model, job.rundir.plan.max_answer_tokens, scope, log)
 
@@ -88,7 +90,8 @@ def run_job(job: EvalJob, *, parallel: int, scope: CancelScope, log: RunLog | No
         if on_record is not None:
             on_record(record)
 
-    return execute(job.rundir, job.bench, ask, parallel=parallel, scope=scope, on_record=recorded)
+    return execute(job.rundir, job.bench, ask, parallel=parallel, scope=scope, on_record=recorded,
+                   separate_runs=separate_runs)
 
 
 def summarize_job(job: EvalJob) -> EvalSummary:

@@ -29,6 +29,11 @@ class RunOutcome:
     error: str | None = None
     stopped_early: bool = False
     """The policy stopped it (rejection sampling: thinking ran past the budget)."""
+    spent_tokens: int | None = None
+    """Tokens really sampled for it when read off a shared trajectory (s1app.eval.trajectory);
+    None: a run of its own, which spent ``generated_tokens``."""
+    shared: bool = False
+    """Read off a shared trajectory, not a run of its own."""
 
     @property
     def cancelled(self) -> bool:

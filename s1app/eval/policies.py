@@ -41,15 +41,20 @@ def sample_seed(item_id: str, setting_key: str, attempt: int) -> int:
 
 
 def run_item(item: Item, setting: Setting, ask: Ask) -> ItemRecord:
-    started_at = _utc_now()
+    started_at = utc_now()
     if setting.policy == "rejection":
         graded = _rejection_sampling(item, setting, ask)
     elif setting.policy == "majority":
         graded = _majority_vote(item, setting, ask)
     else:
-        outcome = ask(item, setting, seed=_seed_for(item, setting, 0))
-        graded = _Graded([outcome], [outcome], grade(outcome.answer, item.reference, item.kind))
+        return outcome_record(item, setting, ask(item, setting, seed=_seed_for(item, setting, 0)), started_at)
     return _record(item, setting, graded, started_at)
+
+
+def outcome_record(item: Item, setting: Setting, outcome: RunOutcome, started_at: str) -> ItemRecord:
+    """One run's outcome under ``setting``, graded: a single-run setting's record."""
+    return _record(item, setting, _Graded([outcome], [outcome], grade(outcome.answer, item.reference, item.kind)),
+                   started_at)
 
 
 def _seed_for(item: Item, setting: Setting, attempt: int) -> int | None:
@@ -106,11 +111,15 @@ def _record(item: Item, setting: Setting, graded: _Graded, started_at: str) -> I
         correct=bool(graded.grade.correct),
         wall_s=round(sum(run.wall_s for run in every_run), 3),
         started_at=started_at,
-        finished_at=_utc_now(),
+        finished_at=utc_now(),
         run_ids=tuple(run.run_id for run in every_run),
         accepted=graded.accepted,
+        thinking_end_reason=counted[0].thinking_end_reason if len(counted) == 1 else None,
+        shared=all(run.shared for run in every_run),
+        spent_tokens=(sum(run.generated_tokens if run.spent_tokens is None else run.spent_tokens for run in every_run)
+                      if any(run.shared for run in every_run) else None),
     )
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -42,6 +42,14 @@ class ItemRecord:
     run_ids: tuple[str, ...]
     accepted: bool | None = None
     """Rejection sampling: whether a try fit the budget (None for other methods)."""
+    thinking_end_reason: str | None = None
+    """How the counted run's thinking ended (None: several runs counted, or an older record)."""
+    shared: bool = False
+    """Read off a shared greedy trajectory (s1app.eval.trajectory) instead of a run of its own:
+    ``run_ids`` name that trajectory, the counts are those of the run it stands for."""
+    spent_tokens: int | None = None
+    """With ``shared``: the tokens really sampled for this record (a probe's answer; the
+    trajectory's own record carries the trajectory). None: ``generated_tokens`` were spent."""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -2,7 +2,9 @@
 
 The same harness as `s1app eval` (s1app.eval.harness): the run gets a folder under the default
 eval folder, so `s1app eval --resume RUN` can finish one stopped here. Only counts and graded
-answers are shown, never a question (GPQA's must not appear in plain text).
+answers are shown, never a question (GPQA's must not appear in plain text). Greedy budget forcing
+shares one trajectory per question unless "Separate runs" is ticked (s1app.eval.shared); the
+status line says what was shared.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from s1app.eval.plan import DEFAULT_BUDGETS, EvalPlan
 from s1app.eval.plots import accuracy_figure
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, method_rows, point_rows
 from s1app.eval.rundir import default_out_dir
+from s1app.eval.shared import sharing_notes
 from s1app.numbers import whole_number
 from s1app.pump import Pump, WorkFailed
 from s1app.ui.context import BACKEND_CHOICES, UIContext
@@ -39,7 +42,7 @@ class BenchTab:
         self.out_dir = out_dir or default_out_dir(ctx.store.path if ctx.store is not None else None)
 
     def run(self, bench: str, methods: list[str] | None, budgets: str, waits: str, limit: Any, parallel: Any,
-            max_answer: Any, model_name: str, backend: str, request: gr.Request) -> Iterator[tuple]:
+            max_answer: Any, model_name: str, backend: str, separate_runs: bool, request: gr.Request) -> Iterator[tuple]:
         """Yields (method table, setting table, plot, status) as items finish."""
         try:
             plan = EvalPlan.from_options(
@@ -52,14 +55,16 @@ class BenchTab:
             yield [], [], None, error_status_html(str(failure))
             return
         with cancel_scope(self.ctx, request.session_hash, "bench") as scope:
-            yield from self._follow(job, workers, scope)
+            yield from self._follow(job, workers, scope, bool(separate_runs))
 
-    def _follow(self, job: EvalJob, workers: int, scope: CancelScope) -> Iterator[tuple]:
+    def _follow(self, job: EvalJob, workers: int, scope: CancelScope, separate_runs: bool) -> Iterator[tuple]:
         """Run the eval in a worker (its runs cancelled with ``scope``); yield the tables per batch."""
         labels = {setting.key: setting.label for setting in job.rundir.settings}
         log = self.ctx.run_log()
+        notes = " ".join(sharing_notes(job.rundir.settings, separate_runs=separate_runs))
         pump: Pump = Pump()
-        pump.start("bench", lambda emit: run_job(job, parallel=workers, scope=scope, log=log, on_record=emit))
+        pump.start("bench", lambda emit: run_job(job, parallel=workers, scope=scope, log=log, on_record=emit,
+                                                 separate_runs=separate_runs))
         records: list = []
         for batch in pump.batches(UPDATE_EVERY_S):
             failures = [item for _, item in batch if isinstance(item, WorkFailed)]
@@ -69,11 +74,11 @@ class BenchTab:
             records += [item for _, item in batch]
             methods = summarize(records, labels)
             yield (method_rows(methods), point_rows(methods), accuracy_figure(methods) if methods else gr.skip(),
-                   _status(job, len(records), "running"))
+                   _status(job, len(records), "running", notes))
         summary = summarize_job(job)
         state = "stopped" if scope.cancelled.is_set() else "finished"
         yield (method_rows(summary.methods), point_rows(summary.methods), accuracy_figure(summary.methods),
-               _status(job, summary.records, state))
+               _status(job, summary.records, state, notes))
 
     def stop(self, request: gr.Request) -> None:
         self.ctx.scopes.stop(request.session_hash, "bench")
@@ -93,6 +98,8 @@ class BenchTab:
             limit = gr.Number(10, label="Questions (first N)", precision=0, elem_id="bench-limit")
             parallel = gr.Number(4, label="Parallel", precision=0)
             max_answer = gr.Number(128, label="Max answer tokens", precision=0)
+            separate = gr.Checkbox(False, label="Separate runs (budget forcing: one run per setting, not one "
+                                   "shared trajectory per question)", elem_id="bench-separate")
         with gr.Row():
             model = gr.Dropdown(ctx.model_choices(), value=ctx.default_model.name, label="Model", allow_custom_value=True)
             backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
@@ -103,12 +110,13 @@ class BenchTab:
         plot = gr.Plot(label="Accuracy vs average thinking tokens")
         method_table = gr.Dataframe(headers=METHOD_HEADERS, label="Methods", interactive=False, elem_id="bench-methods-table")
         point_table = gr.Dataframe(headers=POINT_HEADERS, label="Per setting", interactive=False, elem_id="bench-points-table")
-        run_button.click(self.run, [bench, methods, budgets, waits, limit, parallel, max_answer, model, backend],
+        run_button.click(self.run, [bench, methods, budgets, waits, limit, parallel, max_answer, model, backend, separate],
                          [method_table, point_table, plot, status], api_name="bench", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="bench_stop", queue=False)
 
 
-def _status(job: EvalJob, done: int, state: str) -> str:
+def _status(job: EvalJob, done: int, state: str, notes: str = "") -> str:
     text = (f"{state}: {done} of {job.total_items} items · run {job.rundir.run_id} · {job.rundir.path}"
-            + (f" · resume with s1app eval --resume {job.rundir.run_id}" if state == "stopped" else ""))
+            + (f" · resume with s1app eval --resume {job.rundir.run_id}" if state == "stopped" else "")
+            + (f" · {notes}" if notes else ""))
     return f'<div class="s1-status" data-state="{state}" data-done="{done}">{html.escape(text)}</div>'

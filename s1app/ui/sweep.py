@@ -1,9 +1,12 @@
 """Budget sweep tab: one question at a list of budgets (and Wait counts), as an eval plan over one
 inline item: the eval harness's budget-forcing method, its grading and its plot (s1app.eval).
 
-Runs go one after another (so each one's tokens/s is its own). With a reference answer each
-answer is graded as the Benchmark tab grades (math-verify); the live status line follows the run
-in flight.
+Greedy, so by default one trajectory answers every setting: it runs to the largest budget and Wait
+count, and answer probes at each budget and attempt to stop give the other settings' answers
+(s1app.eval.trajectory; "separate runs" runs each setting on its own, one after another). The
+closing status lists the trajectory's probes and the tokens it sampled against what separate
+runs would have. With a reference answer each answer is graded as the Benchmark tab grades
+(math-verify); the live status line follows the run in flight.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from s1app.eval.metrics import summarize
 from s1app.eval.plots import accuracy_figure
 from s1app.eval.records import ItemRecord
 from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
+from s1app.eval.trajectory import Trajectory, probe_sampled_tokens, trajectory_cost
 from s1app.loading import LoadedModel
 from s1app.numbers import whole_number, whole_numbers
 from s1app.pump import Pump, WorkFailed
@@ -39,12 +43,30 @@ SWEEP_HEADERS = ["max thinking tokens", "Waits", "thinking tokens", "Waits inser
 
 
 def sweep_row(record: ItemRecord, run: Run | None, graded: bool) -> list[Any]:
-    """One row of the table (SWEEP_HEADERS): the eval's record, with the answer read from its run."""
+    """One row of the table (SWEEP_HEADERS): the eval's record, with the answer read from its run
+    (for a record off a shared trajectory, from the probe that answered for it)."""
     correct = ("yes" if record.correct else "no") if graded else ""
+    answer, stop = (run.answer, run.finished.stop_reason if run.finished else "") if run else ("", "")
+    if run is not None and record.shared:
+        outcome = Trajectory(run).outcome(record.settings["max_thinking_tokens"], record.settings["num_waits"])
+        answer, stop = (outcome.answer, outcome.stop_reason) if outcome else ("", "")
     return [record.settings["max_thinking_tokens"], record.settings["num_waits"], record.thinking_tokens,
-            record.waits_inserted, record.forced_tokens, run.answer.strip() if run else "",
-            record.extracted or "", correct, run.finished.stop_reason if run and run.finished else "",
+            record.waits_inserted, record.forced_tokens, answer.strip(), record.extracted or "", correct, stop,
             round(record.wall_s, 2)]
+
+
+def trajectory_html(run: Run, records: list[ItemRecord]) -> str:
+    """The shared trajectory: what it sampled against separate runs, its probes, its thinking."""
+    separate = sum(record.generated_tokens for record in records)
+    probes = "".join(
+        f"<tr><td>{p.position_tokens}</td><td>{p.kind}</td><td>{p.waits_before}</td>"
+        f"<td>{html.escape(p.extracted or '')}</td><td>{probe_sampled_tokens(run, p)}</td></tr>" for p in run.probes)
+    return (f'<details class="s1-trajectory" open><summary>Shared trajectory: {trajectory_cost(run)} tokens sampled '
+            f'(the run {run.sampled_tokens}, {len(run.probes)} probes {trajectory_cost(run) - run.sampled_tokens}); '
+            f'separate runs: {separate}</summary>'
+            "<table><tr><th>probed at (thinking tokens)</th><th>kind</th><th>Waits before</th><th>answer</th>"
+            f"<th>tokens sampled</th></tr>{probes}</table>"
+            f"<pre>{html.escape(run.thinking)}</pre></details>")
 
 
 def sweep_plan(budgets_text: str, waits_text: str) -> list:
@@ -62,7 +84,7 @@ class SweepTab:
         self.ctx = ctx
 
     def sweep(self, question: str, reference: str, budgets_text: str, waits_text: str, model_name: str,
-              backend: str, max_answer: float, request: gr.Request) -> Iterator[tuple]:
+              backend: str, max_answer: float, separate_runs: bool, request: gr.Request) -> Iterator[tuple]:
         """Yields (table rows, plot, status line): rows grow by one per finished run."""
         try:
             question = validate_question(question)
@@ -75,17 +97,18 @@ class SweepTab:
         reference = reference.strip() if reference and reference.strip() else None
         item = Item("sweep", question, reference or "")
         with cancel_scope(self.ctx, request.session_hash, "sweep") as scope:
-            yield from self._follow(loaded, item, RecordsInMemory(settings), answer_cap, scope, reference is not None)
+            yield from self._follow(loaded, item, RecordsInMemory(settings), answer_cap, scope, reference is not None,
+                                    bool(separate_runs))
 
     def _follow(self, loaded: LoadedModel, item: Item, records: RecordsInMemory, answer_cap: int,
-                scope: CancelScope, graded: bool) -> Iterator[tuple]:
+                scope: CancelScope, graded: bool, separate_runs: bool) -> Iterator[tuple]:
         """The plan runs in a worker; each run (as it starts) and each record come here to be shown."""
         pump: Pump = Pump()
         bench = Bench("sweep", (item,), "the Budget sweep tab", "")
 
         def work(emit) -> None:
             ask = EngineAsk(loaded, answer_cap, scope, self.ctx.run_log(), on_run=emit)
-            execute(records, bench, ask, parallel=1, scope=scope, on_record=emit)
+            execute(records, bench, ask, parallel=1, scope=scope, on_record=emit, separate_runs=separate_runs)
 
         pump.start("sweep", work)
         runs: list[Run] = []
@@ -101,12 +124,14 @@ class SweepTab:
                     view = RunView(item_or_run)
                 else:
                     rows.append(sweep_row(item_or_run, _run_of(runs, item_or_run), graded))
-            label = f"run {min(len(rows) + 1, len(records.settings))}/{len(records.settings)}"
+            label = f"{len(rows)} of {len(records.settings)} settings done"
             yield _cells(rows), gr.skip(), _progress_html(label, view)
         methods = summarize(records.records(), {s.key: s.label for s in records.settings})
-        done = f"{len(rows)} of {len(records.settings)} runs done" + (" (stopped)" if scope.cancelled.is_set() else "")
+        done = f"{len(rows)} of {len(records.settings)} settings done" + (" (stopped)" if scope.cancelled.is_set() else "")
+        shared = next((run for run in runs if run.probes), None)
         yield (_cells(rows), accuracy_figure(methods, "One question: correct vs thinking"),
-               f'<div class="s1-status" data-state="finished" data-rows="{len(rows)}">{html.escape(done)}</div>')
+               f'<div class="s1-status" data-state="finished" data-rows="{len(rows)}">{html.escape(done)}</div>'
+               + (trajectory_html(shared, records.records()) if shared is not None and rows else ""))
 
     def stop(self, request: gr.Request) -> None:
         self.ctx.scopes.stop(request.session_hash, "sweep")
@@ -115,7 +140,8 @@ class SweepTab:
         ctx = self.ctx
         gr.Markdown("Run one question at several budgets to see what budget forcing does: how much of the "
                     "budget the model uses, and (with a reference answer) whether more thinking gets it right. "
-                    "The same method, grading and plot as the Benchmark tab, on one question (greedy).")
+                    "The same method, grading and plot as the Benchmark tab, on one question (greedy: one "
+                    "trajectory answers every setting, through answer probes at each budget and Wait).")
         with gr.Row():
             question = question_box(scale=3, elem_id="sweep-question")
             reference = gr.Textbox(label="Reference answer (optional)", scale=1, elem_id="sweep-reference")
@@ -123,6 +149,8 @@ class SweepTab:
             budgets = gr.Textbox("0, 16, 64, 256", label="Max thinking tokens (list)", elem_id="sweep-budgets")
             waits = gr.Textbox("0", label="Waits (list)", elem_id="sweep-waits")
             max_answer = gr.Number(DEFAULTS.max_answer_tokens, label="Max answer tokens")
+            separate = gr.Checkbox(False, label="Separate runs (one per setting, not one shared trajectory)",
+                                   elem_id="sweep-separate")
         with gr.Row():
             model = gr.Dropdown(ctx.model_choices(), value=ctx.default_model.name, label="Model", allow_custom_value=True)
             backend = gr.Dropdown(BACKEND_CHOICES, value="", label="Backend")
@@ -133,7 +161,7 @@ class SweepTab:
         plot = gr.Plot(label="Correct vs thinking tokens")
         table = gr.Dataframe(headers=SWEEP_HEADERS, label="Runs", interactive=False, wrap=True, elem_id="sweep-table")
         gr.on([run_button.click, question.submit], self.sweep,
-              [question, reference, budgets, waits, model, backend, max_answer],
+              [question, reference, budgets, waits, model, backend, max_answer, separate],
               [table, plot, status], api_name="sweep", show_progress="hidden")
         stop_button.click(self.stop, None, None, api_name="sweep_stop", queue=False)
 
