@@ -102,8 +102,7 @@ def eval_command(
                     "--ceiling-tokens": ceiling_tokens, "--model": model, "--backend": backend,
                     "--probe-every": probe_every, "--stable-k": stable_k, "--confidence": confidence}
     job = _resumed(resume, plan_options, out_dir, loader) if resume else _new(plan_options, out_dir, loader)
-    console = Console(stderr=True, highlight=False)
-    console.print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
+    (console := Console(stderr=True, highlight=False)).print(f"eval run [bold]{job.rundir.run_id}[/] · {job.rundir.path}")
     try:
         cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console, separate_runs)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
