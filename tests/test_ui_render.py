@@ -242,3 +242,14 @@ def test_a_live_strip_and_a_stored_runs_strip_are_the_same():
     record = {"question": "2+3?", "segments": [], "probes": view.run.to_json()["probes"]}
     assert record_messages(record, reference="5")[2]["content"] == view.messages()[1]["content"]
     assert len(record_messages({"question": "2+3?", "segments": []})) == 2, "a record without probes has no strip"
+
+
+def test_a_failure_of_llama_cpp_shows_its_last_log_lines_and_a_setting_error_does_not(model):
+    from s1app.errors import ConfigError, ModelFormatError
+    from s1app.llama_log import recent_llama_log
+    from s1app.ui.render import error_status_html
+
+    assert recent_llama_log(), "loading the model logged through llama.cpp's callback"
+    shown = error_status_html(ModelFormatError("llama.cpp could not load broken.gguf"))
+    assert "llama.cpp's last log lines" in shown and "<pre>" in shown
+    assert "<details" not in error_status_html(ConfigError("Max thinking must be a whole number"))

@@ -60,7 +60,7 @@ class ChatTab:
                 landing=landing, suppress=suppress,
             )
         except S1AppError as failure:
-            yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
+            yield history, error_status_html(failure), turns, conversation, gr.skip()
             return
         if conversation is None:
             conversation = self.ctx.new_conversation(source="ui")
@@ -69,7 +69,7 @@ class ChatTab:
             try:
                 run = session.ask(question, config, cancel=scope.new_flag(), log=self.ctx.run_log(conversation))
             except S1AppError as failure:  # the conversation no longer fits the context
-                yield history, error_status_html(str(failure)), turns, conversation, gr.skip()
+                yield history, error_status_html(failure), turns, conversation, gr.skip()
                 return
             history.append({"role": "user", "content": html.escape(question)})
             view = RunView(run, reference=reference or "")

@@ -84,7 +84,7 @@ class CompareTab:
                     run = Session(loaded).ask(question, config, cancel=scope.new_flag(), log=self.ctx.run_log())
                     sides.append(_Side(label, question, loaded, config, RunView(run)))
             except S1AppError as failure:
-                message = error_status_html(str(failure))
+                message = error_status_html(failure)
                 yield [], message, [], message, []
                 return
             for _ in watch_runs(self.ctx, {side.label: side.view for side in sides}):

@@ -13,6 +13,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from s1app.errors import BackendError, ModelFormatError
+from s1app.llama_log import llama_log_shown, recent_llama_log
 from s1app.run import Run
 from s1app.segments import Segment
 from s1app.ui.probe_strip import STRIP_CSS, answer_kind_of, probe_rows, strip_html
@@ -126,7 +128,8 @@ class RunView:
             out.append({"role": "assistant", "content": answer})
         if self.state in ("failed", "cancelled"):
             note = self.failure_message() if self.state == "failed" else "Stopped: the run was cancelled; what it produced is kept above."
-            out.append({"role": "assistant", "content": f'<span class="s1-error">{html.escape(note)}</span>'})
+            log = llama_log_details() if self.state == "failed" else ""
+            out.append({"role": "assistant", "content": f'<span class="s1-error">{html.escape(note)}</span>{log}'})
         return out
 
     def probe_strip_html(self) -> str:
@@ -187,9 +190,21 @@ class RunView:
 SUMMARY_HEADERS = ["run", "thinking tokens", "Waits", "answer", "time (s)", "tok/s", "stop reason"]
 
 
-def error_status_html(message: str) -> str:
-    """A status line for a run that never started (empty question, bad setting, model not found)."""
-    return f'<div class="s1-status s1-failed" data-state="failed"><span class="s1-error">{html.escape(message)}</span></div>'
+def error_status_html(message: str | BaseException) -> str:
+    """A status line for a run that never started (empty question, bad setting, model not found).
+    Given the failure itself, one of llama.cpp's (a model it cannot load) shows llama.cpp's last log lines."""
+    log = llama_log_details() if isinstance(message, (BackendError, ModelFormatError)) else ""
+    return (f'<div class="s1-status s1-failed" data-state="failed"><span class="s1-error">{html.escape(str(message))}'
+            f'</span>{log}</div>')
+
+
+def llama_log_details() -> str:
+    """llama.cpp's last log lines, folded ("" when it said nothing, or printed it already: --verbose)."""
+    lines = recent_llama_log()
+    if not lines or llama_log_shown():
+        return ""
+    return ('<details class="s1-llama-log"><summary>llama.cpp\'s last log lines</summary><pre>'
+            + html.escape("\n".join(lines)) + "</pre></details>")
 
 
 def idle_status_html() -> str:
