@@ -23,7 +23,7 @@ run: setup
 	$(PY) app.py
 
 test: setup-test $(VLLM_VENV)/.installed system-test-deps
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # The working loop: everything not marked slow (docs/development.md). `make test` runs it all.
 test-fast: setup-test system-test-deps

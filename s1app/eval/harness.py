@@ -19,7 +19,6 @@ from s1app.errors import EvalRunError, StoreError
 from s1app.eval.benches import Bench, load_bench
 from s1app.eval.metrics import MethodSummary, summarize
 from s1app.eval.plan import EvalPlan
-from s1app.eval.plots import save_accuracy_plot
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import summary_json, summary_markdown
 from s1app.eval.rundir import PLOT, SUMMARY_JSON, SUMMARY_MD, EvalRunDir
@@ -105,6 +104,8 @@ def summarize_job(job: EvalJob) -> EvalSummary:
     data = {"run_id": rundir.run_id, "records": len(records), "expected": job.total_items,
             "methods": summary_json(methods)}
     json_path = rundir.write_file(SUMMARY_JSON, json.dumps(data, indent=2, ensure_ascii=False))
+    from s1app.eval.plots import save_accuracy_plot  # matplotlib: ~0.4 s to import, only when a summary is drawn
+
     plot = save_accuracy_plot(methods, rundir.path / PLOT, title) if methods else None
     return EvalSummary(methods, len(records), markdown, json_path, plot)
 
