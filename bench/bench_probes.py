@@ -19,6 +19,7 @@ printed, not asserted; ``--quick`` shrinks every size so the script runs in well
 from __future__ import annotations
 
 import argparse
+import statistics
 import json
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def thinking_rate(tokens: int, probe_every: int) -> tuple[float, str]:
     """Thinking tokens/s of one held run (first thinking token to the end of thinking), and its digest."""
     model = fresh_model()
     question = load_bench("gsm8k", 1).items[0].question
-    probes = ProbeSettings(every=probe_every, tokens=32) if probe_every else ProbeSettings()
+    probes = ProbeSettings(every=probe_every) if probe_every else ProbeSettings()  # default probe tokens
     config = BudgetConfig(max_thinking_tokens=tokens, min_thinking_tokens=tokens, max_answer_tokens=16, probes=probes)
     run = Session(model).ask(question, config)
     first = ended = None
@@ -100,21 +101,38 @@ def cli_eval(questions: int, budgets: str, max_answer: int, separate_runs: bool)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs (< 1 minute)")
-    sizes = QUICK if parser.parse_args().quick else FULL
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run, e.g. b")
+    parser.add_argument("--rounds", type=int, default=3, help="(b): alternated rounds, median taken (one run is noisy)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    for part in args.parts:
+        {"a": part_a, "b": lambda size: part_b(size, args.rounds), "c": part_c}[part](sizes[part])
 
-    questions, budgets, max_answer = sizes["a"]
+
+def part_a(size: tuple) -> None:
+    questions, budgets, max_answer = size
     shared_s, shared = sweep(questions, budgets, max_answer, separate_runs=False)
     separate_s, separate = sweep(questions, budgets, max_answer, separate_runs=True)
     print(f"(a) sweep of budgets {budgets} on {questions} question(s): shared {shared_s:.1f} s / separate "
           f"{separate_s:.1f} s = {shared_s / separate_s:.2f} (goal <= 0.35); records identical: {shared == separate}")
 
-    tokens, every = sizes["b"]
-    bare, bare_digest = thinking_rate(tokens, 0)
-    probed, probed_digest = thinking_rate(tokens, every)
-    print(f"(b) {tokens} thinking tokens, a probe every {every}: {probed:.1f} / {bare:.1f} tok/s = "
-          f"{probed / bare:.2f} (goal >= 0.85); same tokens: {bare_digest == probed_digest}")
 
-    questions, budgets, max_answer = sizes["c"]
+
+def part_b(size: tuple, rounds: int) -> None:
+    tokens, every = size
+    ratios, same = [], True
+    for round_number in range(rounds):
+        sides = [0, every] if round_number % 2 == 0 else [every, 0]  # neither side always first
+        measured = {side: thinking_rate(tokens, side) for side in sides}
+        ratios.append(measured[every][0] / measured[0][0])
+        same = same and measured[every][1] == measured[0][1]
+        print(f"    round {round_number + 1}: {measured[every][0]:.1f} / {measured[0][0]:.1f} tok/s = {ratios[-1]:.2f}")
+    print(f"(b) {tokens} thinking tokens, a probe every {every}: median {statistics.median(ratios):.2f} "
+          f"(goal >= 0.85); same tokens: {same}")
+
+
+def part_c(size: tuple) -> None:
+    questions, budgets, max_answer = size
     shared_s, shared_summary = cli_eval(questions, budgets, max_answer, separate_runs=False)
     separate_s, separate_summary = cli_eval(questions, budgets, max_answer, separate_runs=True)
     print(f"(c) s1app eval, budgets {budgets}, {questions} questions: shared {shared_s:.1f} s / separate "

@@ -26,7 +26,7 @@ from s1app.events import AnswerProbed
 from s1app.numbers import require_whole
 
 AnswerKind = Literal["math", "integer", "number", "choice"]
-DEFAULT_PROBE_TOKENS = 32
+DEFAULT_PROBE_TOKENS = 16
 
 
 @dataclass(frozen=True, slots=True)
