@@ -17,9 +17,7 @@ from steered_backends import probed_model
 
 from s1app.budget import BudgetConfig
 from s1app.cancel import CancelScope
-from s1app.errors import ConfigError
 from s1app.eval.benches import load_bench
-from s1app.eval.methods import require_suppress
 from s1app.eval.metrics import summarize
 from s1app.eval.plan import EvalPlan
 from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
@@ -31,11 +29,6 @@ from s1app.session import Session
 QUESTION = "What is 12 times 7?"
 NO_LOOP_CHECK = LoopSettings(enabled=False)
 
-try:
-    require_suppress()
-    HAS_SUPPRESS = True
-except ConfigError:
-    HAS_SUPPRESS = False
 
 
 def ask(model, answers, *, budget: int, **rule):
@@ -86,7 +79,7 @@ def test_the_budget_still_caps_when_no_rule_fires(model, rule):
 def test_an_eval_of_the_adaptive_methods_on_two_gsm8k_questions(model):
     """The real model, unsteered: every adaptive run probes every 16 tokens under its ceiling,
     extracts as GSM8K is graded (numbers), and a run a rule stopped is graded on its probe's answer."""
-    methods = "stable,confident,bf" + (",nowait" if HAS_SUPPRESS else "")
+    methods = "stable,confident,bf,nowait"
     plan = EvalPlan.from_options(bench="gsm8k", methods=methods, budgets="32,64", limit=2, max_answer_tokens=32,
                                  probe_every=16, confidence=0.05)
     started: list[Run] = []
@@ -105,12 +98,15 @@ def test_an_eval_of_the_adaptive_methods_on_two_gsm8k_questions(model):
             assert {p.position_tokens for p in run.probes} <= set(range(16, record.settings["max_thinking_tokens"], 16))
             assert run.thinking_tokens <= record.settings["max_thinking_tokens"]
         else:
-            assert run.probes == [] and not any(probes[rule] for rule in ("every", "stop_when_stable"))
+            assert not any(probes[rule] for rule in ("every", "stop_when_stable"))  # no stopping rule
+            # budget forcing reads its budgets off one shared trajectory: probes only at its budgets
+            assert {p.position_tokens for p in run.probes} <= set(plan.sweep.budgets)
         if record.method == "nowait":
             assert tuple(run.started.settings["suppress"]) == ("nowait",)
         if run.thinking_end_reason in ("stable", "confident"):
             stopped.append(record.method)
-            assert run.answer == run.probes[-1].text and record.extracted == run.probes[-1].extracted
+            probe = run.probes[-1]  # the run's answer is the probe's, continued if the probe stopped at its cap
+            assert run.answer.startswith(probe.text) and (run.answer == probe.text) == (probe.stop_reason != "answer-limit")
             assert run.thinking_tokens == run.probes[-1].position_tokens
     assert "confident" in stopped  # at p = 0.05 the first probe with a number ends thinking
     labels = {setting.key: setting.label for setting in plan.settings()}

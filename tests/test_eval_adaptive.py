@@ -7,18 +7,13 @@ import pytest
 
 from s1app.errors import ConfigError
 from s1app.eval.benches import Item
-from s1app.eval.methods import Setting, require_suppress
+from s1app.eval.methods import Setting
 from s1app.eval.metrics import summarize, tokens_saved
 from s1app.eval.plan import EvalPlan
 from s1app.eval.records import ItemRecord
 from s1app.eval.report import saved_rows, summary_markdown
 from s1app.eval.runner import budget_config
 
-try:
-    require_suppress()
-    HAS_SUPPRESS = True
-except ConfigError:
-    HAS_SUPPRESS = False
 
 
 def plan(methods: str, budgets: str = "64,256", **options) -> EvalPlan:
@@ -40,7 +35,6 @@ def test_confident_stops_at_a_probe_at_least_p_confident_under_each_budget():
     assert setting.key == "confident:max=128:every=64:p=0.75" and setting.stop_when_stable == 0
 
 
-@pytest.mark.skipif(not HAS_SUPPRESS, reason="this engine has no suppress list yet (BudgetConfig.suppress)")
 def test_nowait_is_budget_forcing_with_the_nowait_suppress_list():
     settings = plan("nowait").settings()
     assert [(s.max_thinking_tokens, s.suppress, s.probe_every) for s in settings] == [
@@ -48,15 +42,6 @@ def test_nowait_is_budget_forcing_with_the_nowait_suppress_list():
     config = budget_config(ITEM, settings[0], max_answer_tokens=32, seed=None)
     assert tuple(config.suppress) == ("nowait",)
     assert Setting.from_json(settings[0].to_json()) == settings[0]
-
-
-@pytest.mark.skipif(HAS_SUPPRESS, reason="this engine has a suppress list")
-def test_nowait_is_refused_where_the_engine_has_no_suppress_list():
-    with pytest.raises(ConfigError, match="nowait method needs the engine's suppress list"):
-        plan("bf,nowait")
-    with pytest.raises(ConfigError, match="suppress list"):  # a run folder written by a newer s1app
-        budget_config(ITEM, Setting("nowait", "nowait:max=64", "max 64", 64, suppress=("nowait",)),
-                      max_answer_tokens=32, seed=None)
 
 
 ITEM = Item("q1", "What is 9*2?", "18", "number")

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from s1app.budget import BudgetConfig
 from s1app.errors import ConfigError
 from s1app.eval.prompts import LONG_THINKING, SHORT_THINKING, TOKENS_PER_STEP, step_conditional, token_conditional
 
@@ -176,15 +175,7 @@ def _confident(sweep: Sweep) -> list[Setting]:
             for b in sweep.budgets]
 
 
-def require_suppress() -> None:
-    """ConfigError unless this engine has a suppress list (BudgetConfig.suppress, s1app/suppress.py)."""
-    if "suppress" not in {f.name for f in fields(BudgetConfig)}:
-        raise ConfigError("The nowait method needs the engine's suppress list (BudgetConfig.suppress), which this "
-                          "s1app lacks: update s1app, or leave nowait out of --method.")
-
-
 def _nowait(sweep: Sweep) -> list[Setting]:
-    require_suppress()
     return [Setting("nowait", f"nowait:max={b}", f"max {b}, NoWait", max_thinking_tokens=b, requested_max_tokens=b,
                     suppress=("nowait",))
             for b in sweep.budgets]

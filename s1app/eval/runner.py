@@ -22,7 +22,7 @@ from s1app.budget import BudgetConfig
 from s1app.cancel import CancelScope
 from s1app.errors import BackendError
 from s1app.eval.benches import Bench, Item
-from s1app.eval.methods import Setting, require_suppress
+from s1app.eval.methods import Setting
 from s1app.eval.outcome import RunOutcome, outcome_of
 from s1app.eval.policies import Ask
 from s1app.eval.privacy import private_label
@@ -48,16 +48,12 @@ class EvalCancelled(Exception):
 
 def budget_config(item: Item, setting: Setting, *, max_answer_tokens: int, seed: int | None) -> BudgetConfig:
     """How ``setting`` asks ``item``: cap, Waits, temperature; answer probes and their stopping rule,
-    the probes' answers extracted as the item is graded; its suppress list (ConfigError where this
-    engine has none)."""
+    the probes' answers extracted as the item is graded; its suppress list."""
     probes = ProbeSettings(every=setting.probe_every, answer_kind=item.kind, stop_when_stable=setting.stop_when_stable,
                            stop_when_confident=setting.stop_when_confident) if setting.probe_every else ProbeSettings()
-    if setting.suppress:
-        require_suppress()  # a run folder from a newer s1app: never run it as plain budget forcing
-    suppress = {"suppress": setting.suppress} if setting.suppress else {}
     return BudgetConfig(max_thinking_tokens=setting.max_thinking_tokens, num_waits=setting.num_waits,
                         max_answer_tokens=max_answer_tokens, temperature=setting.temperature, seed=seed,
-                        probes=probes, **suppress)
+                        probes=probes, suppress=tuple(setting.suppress))
 
 
 @dataclass
