@@ -40,7 +40,7 @@ from s1app.eval.harness import (
     run_job,
     summarize_job,
 )
-from s1app.eval.methods import METHODS, PROBING_METHODS, resolve_methods
+from s1app.eval.methods import METHODS
 from s1app.eval.plan import (
     DEFAULT_BUDGETS,
     DEFAULT_MAX_TRIES,
@@ -95,7 +95,7 @@ def eval_command(
 ) -> None:
     """Evaluate a benchmark under test-time scaling methods: accuracy vs thinking tokens, Control / Scaling / Performance."""
     out_dir = out or default_out_dir(db)
-    loader = _loader(method, parallel, base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
+    loader = _loader(parallel, base_url=base_url, api_key=api_key, tokenizer=tokenizer, timeout=timeout,
                      gpu_layers=gpu_layers)
     plan_options = {"--bench": bench, "--method": method, "--budgets": budgets, "--waits": waits, "--votes": votes,
                     "--max-tries": max_tries, "--limit": limit, "--max-answer": max_answer,
@@ -118,13 +118,10 @@ def eval_command(
         raise typer.Exit(130 if cancelled else 1)
 
 
-def _loader(method: str | None, parallel: int, **backend) -> Callable[..., LoadedModel]:
+def _loader(parallel: int, **backend) -> Callable[..., LoadedModel]:
     """load_model with the backend's options. llama.cpp decodes at most its sequence count together:
-    give it one per question in flight, and two when stopping rules wait on their runs' probes (a
-    probe decodes in a sequence of its own, beside its run)."""
-    probing = method is not None and set(resolve_methods(method)) & set(PROBING_METHODS)
-    sequences = parallel * (2 if probing else 1) if parallel > 1 else None
-    return partial(load_model, options=RunOptions(**backend, parallel=sequences).backend_options())
+    one per slot of ``--parallel`` (a probed run holds two of them, s1app.eval.runner.execute)."""
+    return partial(load_model, options=RunOptions(**backend, parallel=parallel if parallel > 1 else None).backend_options())
 
 
 def _resumed(run: str, plan_options: dict, out_dir: Path, loader) -> EvalJob:

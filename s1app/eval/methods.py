@@ -183,8 +183,6 @@ def _nowait(sweep: Sweep) -> list[Setting]:
 
 ADAPTIVE_METHODS = ("stable", "confident", "nowait")
 """The methods compared with budget forcing at equal or better accuracy (metrics.tokens_saved)."""
-PROBING_METHODS = ("stable", "confident")
-"""The methods whose runs wait on answer probes."""
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("budget-forcing", ("bf",), "cap thinking at each budget (and extend it with Waits)", _budget_forcing),

@@ -134,9 +134,9 @@ def execute(rundir: Records, bench: Bench, ask: Ask, *, parallel: int, scope: Ca
     """Run every (setting, item) not yet in ``rundir``; append each graded item as it finishes.
 
     Greedy budget-forcing settings of one item share one trajectory (s1app.eval.shared) unless
-    ``separate_runs`` (or the Ask cannot). A trajectory holds two of the ``parallel`` slots: its
-    run and its probe (llama.cpp gives probes at most half its sequences, so this keeps each probe
-    beside its run instead of queued behind other runs).
+    ``separate_runs`` (or the Ask cannot). A probed task (a trajectory, or a stopping rule's run)
+    holds two of the ``parallel`` slots: its run and its probe (llama.cpp gives probes at most half
+    its sequences, so this keeps each probe beside its run instead of queued behind other runs).
 
     Returns when all are done or, after ``scope.cancel_all()``, when the runs in flight have
     stopped. An item's failure (the backend died, a prompt too long) cancels the rest and is
@@ -152,7 +152,7 @@ def execute(rundir: Records, bench: Bench, ask: Ask, *, parallel: int, scope: Ca
 
         def refill() -> None:
             while tasks and not scope.cancelled.is_set():
-                slots = min(2, parallel) if tasks[0].shared else 1
+                slots = min(2, parallel) if tasks[0].probed else 1
                 if sum(in_flight.values()) + slots > parallel:
                     return
                 in_flight[pool.submit(run_task, tasks.pop(0), ask)] = slots

@@ -45,6 +45,11 @@ class Task:
     def shared(self) -> bool:
         return len(self.settings) > 1
 
+    @property
+    def probed(self) -> bool:
+        """Whether its run decodes probes beside it (a shared trajectory, or a stopping rule's)."""
+        return self.shared or any(setting.probe_every for setting in self.settings)
+
 
 def shares(setting: Setting) -> bool:
     """Whether a setting can be read off a shared greedy trajectory."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, get_args
 
 import sqlite_utils
@@ -19,8 +20,7 @@ from s1app.events import AnswerProbed, ProbeKind
 from s1app.run import probe_json
 
 TABLE = "probes"
-PROBE_FIELDS = ("thinking_tokens", "kind", "waits_before", "text", "extracted", "confidence", "answer_tokens",
-                "forced_tokens", "stop_reason", "seconds", "token_ids_sha256")
+PROBE_FIELDS = ("thinking_tokens", *(f.name for f in fields(AnswerProbed) if f.name != "position_tokens"))
 """The keys of one probe in a record, in probe_json's order (a test holds them equal)."""
 PROBE_KINDS = get_args(ProbeKind)
 COUNT_FIELDS = ("thinking_tokens", "waits_before", "answer_tokens", "forced_tokens")
