@@ -3,7 +3,8 @@
 (a) a sweep of 11 budgets (0, 100, ..., 1000) on 3 GSM8K questions, answers capped at 64 tokens,
     one question at a time: wall of one shared trajectory per question / wall of one run per
     setting (goal <= 0.35), and whether the 33 records are identical;
-(b) one run held to 1024 thinking tokens (min = max = 1024) probed every 64 tokens: the run's own
+(b) one run held to 1024 thinking tokens (min = max = 1024, the loop check off) probed every 64
+    tokens: the run's own
     thinking tokens/s with the probes / without (goal >= 0.85);
 (c) ``s1app eval --method budget-forcing --budgets 0,64,128,256,512,1024 --max-answer 64`` on 16
     GSM8K questions, as a person runs it: wall shared / ``--separate-runs`` (goal <= 0.65), and
@@ -35,6 +36,7 @@ from s1app.eval.plan import EvalPlan
 from s1app.eval.runner import EngineAsk, RecordsInMemory, execute
 from s1app.events import ThinkingDelta, ThinkingEnded
 from s1app.loading import prepare
+from s1app.loops import LoopSettings
 from s1app.probes import ProbeSettings
 from s1app.registry import locate_weights, resolve_model
 from s1app.session import Session
@@ -64,12 +66,16 @@ def sweep(questions: int, budgets: str, max_answer: int, separate_runs: bool) ->
     return wall_s, {record.key: [getattr(record, f) for f in COMPARED] for record in records.kept}
 
 
-def thinking_rate(tokens: int, probe_every: int) -> tuple[float, str]:
-    """Thinking tokens/s of one held run (first thinking token to the end of thinking), and its digest."""
+def thinking_rate(tokens: int, probe_every: int) -> tuple[float, str, str]:
+    """Thinking tokens/s of one held run (first thinking token to the end of thinking), its digest,
+    and what it held: thinking tokens, how thinking ended, probes and their answer tokens."""
     model = fresh_model()
     question = load_bench("gsm8k", 1).items[0].question
     probes = ProbeSettings(every=probe_every) if probe_every else ProbeSettings()  # default probe tokens
-    config = BudgetConfig(max_thinking_tokens=tokens, min_thinking_tokens=tokens, max_answer_tokens=16, probes=probes)
+    # The loop check off, as in bench_fork.py: held to min = max, this model repeats itself, and a
+    # loop break would end the run long before its 1024 tokens.
+    config = BudgetConfig(max_thinking_tokens=tokens, min_thinking_tokens=tokens, max_answer_tokens=16, probes=probes,
+                          loop=LoopSettings(enabled=False))
     run = Session(model).ask(question, config)
     first = ended = None
     for event in run:
@@ -78,7 +84,9 @@ def thinking_rate(tokens: int, probe_every: int) -> tuple[float, str]:
         if isinstance(event, ThinkingEnded):
             ended = time.perf_counter()
     model.backend.close()
-    return (run.stats.thinking_tokens_sampled - 1) / (ended - first), run.stats.token_ids_sha256
+    held = (f"{run.stats.thinking_tokens} thinking tokens ({run.thinking_end_reason}), {len(run.probes)} probes of "
+            f"{sum(p.answer_tokens for p in run.probes)} answer tokens")
+    return (run.stats.thinking_tokens_sampled - 1) / (ended - first), run.stats.token_ids_sha256, held
 
 
 def cli_eval(questions: int, budgets: str, max_answer: int, separate_runs: bool) -> tuple[float, list]:
@@ -126,7 +134,8 @@ def part_b(size: tuple, rounds: int) -> None:
         measured = {side: thinking_rate(tokens, side) for side in sides}
         ratios.append(measured[every][0] / measured[0][0])
         same = same and measured[every][1] == measured[0][1]
-        print(f"    round {round_number + 1}: {measured[every][0]:.1f} / {measured[0][0]:.1f} tok/s = {ratios[-1]:.2f}")
+        print(f"    round {round_number + 1}: {measured[every][0]:.1f} / {measured[0][0]:.1f} tok/s = {ratios[-1]:.2f}"
+              f"  (probed: {measured[every][2]})")
     print(f"(b) {tokens} thinking tokens, a probe every {every}: median {statistics.median(ratios):.2f} "
           f"(goal >= 0.85); same tokens: {same}")
 

@@ -27,7 +27,7 @@ from s1app.budget import ROUND_ENDS, after_answer_round
 from s1app.errors import BackendError
 from s1app.events import AnswerProbed, ProbeKind
 from s1app.formats import FormatTokens
-from s1app.probes import ProbeSettings, answer_confidence, extract
+from s1app.probes import ProbeSettings, answer_confidence, extract, holds_a_line
 from s1app.stop_text import StopTextMatcher
 
 GREEDY = Sampling(temperature=0.0)
@@ -130,11 +130,12 @@ class Prober:
         return ProbeAnswer(event, answer_ids, forced_ids)
 
     def _decode(self, context: list[int]) -> tuple[list[int], list[tuple[str, float | None]], str]:
-        """The probe's answer tokens, their (text, log-probability), and how the round ended."""
+        """The probe's answer tokens, their (text, log-probability), and how the round ended (a shown
+        probe that ends at its first line ends as at its token cap: the answer would go on)."""
         matcher = StopTextMatcher(self.tokens.answer_stop_texts)
         answer_ids: list[int] = []
         pieces: list[tuple[str, float | None]] = []
-        ended = "length"
+        ended, answer, first_line = "length", "", self.settings.shown_only
         with closing(self.backend.generate(context, max_tokens=self.answer_tokens,
                                            stop_token_ids=self.tokens.answer_stop_ids, sampling=GREEDY,
                                            cancel=self.cancel, logprobs=True, fork=True)) as stream:
@@ -149,5 +150,8 @@ class Prober:
                     del answer_ids[len(answer_ids) - released.dropped_tokens:]
                     del pieces[len(pieces) - released.dropped_tokens:]
                     ended = "stop"
+                    break
+                answer += item.text
+                if first_line and holds_a_line(answer):
                     break
         return answer_ids, pieces, "cancelled" if self.cancel.is_set() else ended

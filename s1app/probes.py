@@ -73,6 +73,13 @@ class ProbeSettings:
         return bool(self.every or self.at or self.at_stops)
 
     @property
+    def shown_only(self) -> bool:
+        """Whether these probes are only shown (every N, no stopping rule reads them, none stands in
+        for a run at a listed position or an attempt to stop): such a probe ends at the end of its
+        answer's first line, which is what a person reads of it, for fewer tokens beside the run."""
+        return bool(self.every) and not (self.stop_rule or self.at or self.at_stops)
+
+    @property
     def stop_rule(self) -> Literal["stable", "confident"] | None:
         if self.stop_when_stable:
             return "stable"
@@ -104,6 +111,11 @@ def stop_decision(settings: ProbeSettings, probes: Sequence[AnswerProbed]) -> Li
     k = settings.stop_when_stable
     last = [probe.extracted for probe in probes[-k:]]
     return "stable" if len(last) == k and last[0] and all(answer == last[0] for answer in last) else None
+
+
+def holds_a_line(answer: str) -> bool:
+    """Whether a probe's answer text so far holds a whole non-blank line (blank lines before it skipped)."""
+    return "\n" in answer.lstrip()
 
 
 def extract(text: str, kind: AnswerKind) -> str | None:

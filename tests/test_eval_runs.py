@@ -19,7 +19,7 @@ from s1app.eval.plan import EvalPlan
 from s1app.eval.rundir import ITEMS, EvalRunDir
 from s1app.eval.runner import EvalCancelled, execute
 from s1app.store import open_store
-from s1app.store.evals import eval_item_of_run, eval_items, record_eval_item, record_eval_run
+from s1app.store.evals import eval_items, eval_items_of_run, record_eval_item, record_eval_run
 
 BENCH = Bench("toy", tuple(Item(f"q{n}", f"What is {n}+{n}?", str(2 * n), "number") for n in range(4)), "test", "x")
 PLAN = EvalPlan.from_options(bench="toy", methods="bf", budgets="16,64")
@@ -118,7 +118,20 @@ def test_eval_records_go_to_the_session_log_with_links_to_their_runs(tmp_path):
             record_eval_item(store, rundir.run_id, record.to_json())
         stored = eval_items(store, rundir.run_id)
         assert [s["item_id"] for s in stored] == [r.item_id for r in rundir.records()]
-        link = eval_item_of_run(store, "run-budget-forcing:max=64:waits=0-q3")
-        assert link == {"eval_run_id": rundir.run_id, "setting": "budget-forcing:max=64:waits=0",
-                        "item_id": "q3", "attempt": 0}
+        links = eval_items_of_run(store, "run-budget-forcing:max=64:waits=0-q3")
+        assert links == [{"eval_run_id": rundir.run_id, "setting": "budget-forcing:max=64:waits=0",
+                          "item_id": "q3", "attempt": 0}]
         assert json.loads(next(store.db.query("select methods from eval_runs"))["methods"]) == ["budget-forcing"]
+
+
+def test_a_shared_trajectory_links_its_run_to_every_setting_it_stands_for(tmp_path):
+    rundir, scope = new_rundir(tmp_path), CancelScope()
+    execute(rundir, BENCH, CountingAsk(scope), parallel=1, scope=scope)
+    with open_store(tmp_path / "sessions.db") as store:
+        record_eval_run(store, rundir.manifest, str(rundir.path))
+        for record in rundir.records():  # one run for both budgets of each question, as a trajectory is
+            record_eval_item(store, rundir.run_id, {**record.to_json(), "run_ids": [f"trajectory-{record.item_id}"]})
+        links = eval_items_of_run(store, "trajectory-q1")
+        assert [(link["setting"], link["item_id"]) for link in links] == [
+            ("budget-forcing:max=16:waits=0", "q1"), ("budget-forcing:max=64:waits=0", "q1")]
+        assert eval_items_of_run(store, "no-such-run") == []

@@ -8,6 +8,7 @@ shared against separate runs; the vLLM version is in test_eval_trajectory_vllm.p
 from __future__ import annotations
 
 import pytest
+from build_support import portable_cpu_build_only
 
 from s1app.cancel import CancelScope
 from s1app.eval.benches import Bench, load_bench
@@ -185,6 +186,9 @@ def records_of(model, plan: EvalPlan, *, separate_runs: bool, limit: int) -> dic
     return {record.key: record for record in records.kept}
 
 
+# A probe equals a separate run only where a token's logits do not depend on its batch: the
+# batch-invariant portable CPU build (docs/reproducibility.md); other builds skip, saying why.
+@portable_cpu_build_only
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_the_shared_sweep_equals_separate_runs_record_for_record(model):
@@ -201,6 +205,7 @@ def test_the_shared_sweep_equals_separate_runs_record_for_record(model):
     assert sum(r.spent_tokens for r in shared.values()) < sum(r.generated_tokens for r in separate.values()) / 2
 
 
+@portable_cpu_build_only
 def test_a_cancelled_trajectory_writes_nothing_and_a_resume_redoes_what_is_missing(model):
     plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="0,16", max_answer_tokens=8)
     bench, records = load_bench("gsm8k", 2), RecordsInMemory(plan.settings())
@@ -218,6 +223,7 @@ def test_a_cancelled_trajectory_writes_nothing_and_a_resume_redoes_what_is_missi
     assert not redone.shared and [getattr(redone, f) for f in COMPARED] == [getattr(dropped, f) for f in COMPARED]
 
 
+@portable_cpu_build_only
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_budgets_on_either_side_of_an_attempt_to_stop_match_separate_runs(model):

@@ -13,7 +13,7 @@ from steered_backends import StopsEveryNTokens, steered
 
 from s1app.budget import BudgetConfig
 from s1app.loops import LoopSettings
-from s1app.probes import ProbeSettings
+from s1app.probes import ProbeSettings, holds_a_line
 from s1app.session import Session
 
 QUESTION = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
@@ -35,6 +35,27 @@ def test_probing_leaves_the_runs_tokens_unchanged_greedy_and_sampled(model):
         assert (probed.thinking, probed.answer) == (plain.thinking, plain.answer)
         assert [p.position_tokens for p in probed.probes] == [16, 32, 48, 64, 80]
         assert all(p.kind == "budget" and p.answer_tokens <= 8 + 4 for p in probed.probes)
+
+
+def test_only_probes_nothing_reads_end_at_their_answers_first_line():
+    assert ProbeSettings(every=64).shown_only
+    assert not any(settings.shown_only for settings in (
+        ProbeSettings(), ProbeSettings(every=64, stop_when_stable=2), ProbeSettings(every=64, stop_when_confident=0.9),
+        ProbeSettings(every=64, at=(100,)), ProbeSettings(every=64, at_stops=True), ProbeSettings(at=(0, 64))))
+    assert [holds_a_line(text) for text in (" 18", "\n\n 18", " 18\n", "\n\n18.\nThe", " \n")] == [
+        False, False, True, True, False]
+
+
+def test_a_shown_probe_ends_at_its_first_line_and_a_longer_cap_changes_nothing_before_it(model):
+    short = ask(model, max_thinking_tokens=64, probes=ProbeSettings(every=16, tokens=ANSWER))
+    for probe in short.probes:
+        answer = probe.text.removeprefix("Final Answer:")
+        assert answer.lstrip().count("\n") <= 1 and (not holds_a_line(answer) or answer.endswith("\n")), probe.text
+        assert probe.stop_reason in ("answer-limit", "end-of-answer")
+    # at_stops: probes that stand in for runs, so uncut (no Waits here, so no stop probes are taken)
+    uncut = ask(model, max_thinking_tokens=64, probes=ProbeSettings(every=16, at_stops=True, tokens=ANSWER))
+    assert [p.position_tokens for p in uncut.probes] == [p.position_tokens for p in short.probes] == [16, 32, 48]
+    assert all(full.text.startswith(cut.text) for full, cut in zip(uncut.probes, short.probes))
 
 
 @portable_cpu_build_only

@@ -1,5 +1,6 @@
 """Drives one in-process vLLM engine (the embedded GGUF, converted) through the budget engine and
-prints one JSON report; run by tests/vllm_runs.py in the Python that has vLLM. Not a test file."""
+the eval harness, and prints one JSON report; run by tests/vllm_runs.py in the Python that has
+vLLM (one engine start for every vLLM test: ~30-70 s each here). Not a test file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from parity_cases import CASES, QUESTION, control_problems  # noqa: E402
 from s1app.backends import BackendOptions, create_backend  # noqa: E402
 from s1app.backends.base import Finish, Sampling  # noqa: E402
 from s1app.budget import BudgetConfig  # noqa: E402
+from s1app.cancel import CancelScope  # noqa: E402
+from s1app.eval.benches import load_bench  # noqa: E402
+from s1app.eval.plan import EvalPlan  # noqa: E402
+from s1app.eval.runner import EngineAsk, RecordsInMemory, execute  # noqa: E402
 from s1app.events import ThinkingDelta  # noqa: E402
 from s1app.loading import prepare  # noqa: E402
 from s1app.registry import locate_weights, resolve_model  # noqa: E402
@@ -60,6 +65,23 @@ def probed_runs(loaded) -> dict:
             "confidences": [p.confidence for p in probed_run.probes],
             "probe_is_capped_run": probe.token_ids_sha256 == capped.finished.token_ids_sha256,
             "probe_text_is_capped_answer": probe.text == capped.answer}
+
+
+SWEEP_COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens", "generated_tokens",
+                  "extracted", "correct", "thinking_end_reason", "shared")
+
+
+def shared_and_separate_sweeps(loaded) -> dict:
+    """A greedy budget x Waits sweep (2 GSM8K questions x budgets 0, 16, 32, 64 x Waits 0, 1), from
+    one shared trajectory per question and in separate runs: the records of each, by setting."""
+    plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="0,16,32,64", waits="0,1", max_answer_tokens=16)
+    report = {}
+    for name, separate in (("shared", False), ("separate", True)):
+        records, scope = RecordsInMemory(plan.settings()), CancelScope()
+        execute(records, load_bench("gsm8k", 2), EngineAsk(loaded, 16, scope), parallel=2, scope=scope,
+                separate_runs=separate)
+        report[name] = {"|".join(record.key): {f: getattr(record, f) for f in SWEEP_COMPARED} for record in records.kept}
+    return report
 
 
 def main() -> None:
@@ -108,6 +130,7 @@ def main() -> None:
                       "last_is_finish": isinstance(items[-1], Finish)}
     report["logprobs_and_bans"] = logprobs_and_bans(backend, prompt, eos)
     report["probes"] = probed_runs(loaded)
+    report["sweeps"] = shared_and_separate_sweeps(loaded)
     long_prompt = prompt * (backend.info.context_length // len(prompt) + 1)
     report["too_long"] = [item.reason for item in backend.generate(long_prompt, max_tokens=8, stop_token_ids={eos},
                                                                    sampling=Sampling())]

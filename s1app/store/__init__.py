@@ -32,7 +32,7 @@ Public API (stable: `s1app logs`, `s1app ask/chat` and the UI's History tab use 
     default_db_path() -> Path
 
 Eval records (`s1app eval`) live in ``s1app.store.evals``: record_eval_run, record_eval_item,
-eval_items(store, eval_run_id) and eval_item_of_run(store, run_id).
+eval_items(store, eval_run_id) and eval_items_of_run(store, run_id).
 
 A full record holds the run's settings, thinking/answer text, `segments` (the text in order as
 {"section": "thinking"|"delimiter"|"answer", "text", "forced"}: what the engine wrote is

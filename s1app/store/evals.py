@@ -2,7 +2,8 @@
 
 An item record (s1app.eval.records) holds no question and no model text, so neither does this
 table; the item's runs sit in ``runs`` like any other (for GPQA they were recorded with the text
-left out: see s1app/eval/privacy.py). ``eval_item_runs`` says which eval item a run belongs to.
+left out: see s1app/eval/privacy.py). ``eval_item_runs`` says which eval items a run belongs to (a shared trajectory: every setting it
+stands for).
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def eval_items(store: Store, eval_run_id: str) -> list[dict[str, Any]]:
         return [json.loads(row["record"]) for row in rows]
 
 
-def eval_item_of_run(store: Store, run_id: str) -> dict[str, Any] | None:
-    """Which eval item a run was made for: {eval_run_id, setting, item_id, attempt}, or None."""
+def eval_items_of_run(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The eval items a run was made for, {eval_run_id, setting, item_id, attempt} each, oldest
+    first: one for a run of its own, every setting it covers for a shared trajectory, none else."""
     with store.reading() as db:
-        return next(db.query("select eval_run_id, setting, item_id, attempt from eval_item_runs where run_id = ?",
-                             [run_id]), None)
+        return list(db.query("select eval_run_id, setting, item_id, attempt from eval_item_runs where run_id = ? "
+                             "order by rowid", [run_id]))

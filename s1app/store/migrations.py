@@ -192,6 +192,13 @@ def m006_probes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m007_eval_item_runs_many_items(db: sqlite_utils.Database) -> None:
+    """A run may stand for several eval items: a shared budget-forcing trajectory is the run of
+    every (budget, Waits) setting of its question, so the link's key becomes the whole row."""
+    db["eval_item_runs"].transform(pk=("run_id", "eval_run_id", "setting", "item_id"))
+
+
 def applied_migrations(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []
