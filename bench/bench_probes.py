@@ -4,8 +4,7 @@
     one question at a time: wall of one shared trajectory per question / wall of one run per
     setting (goal <= 0.35), and whether the 33 records are identical;
 (b) one run held to 1024 thinking tokens (min = max = 1024, the loop check off) probed every 64
-    tokens: the run's own
-    thinking tokens/s with the probes / without (goal >= 0.85);
+    tokens: the run's own thinking tokens/s with the probes / without (goal >= 0.85);
 (c) ``s1app eval --method budget-forcing --budgets 0,64,128,256,512,1024 --max-answer 64`` on 16
     GSM8K questions, as a person runs it: wall shared / ``--separate-runs`` (goal <= 0.65), and
     whether the two summaries are identical (timings left out).

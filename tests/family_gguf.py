@@ -9,6 +9,7 @@ and the engine are the real ones.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,15 +57,18 @@ FAMILIES = {
 }
 
 
-def _embedded_vocab() -> tuple[list[str], list[int], list[str], str]:
+@functools.cache
+def _embedded_vocab() -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...], str]:
+    """The embedded GGUF's tokenizer, read once per test session (GGUFReader takes ~4-6 s over its
+    49k tokens and merges here: once per family was most of the family tests' time)."""
     from gguf import GGUFReader
 
     from s1app.registry import locate_weights, resolve_model
 
     reader = GGUFReader(locate_weights(resolve_model(None)))  # the embedded default: SmolLM2
     fields = reader.fields
-    return (list(fields["tokenizer.ggml.tokens"].contents()), list(fields["tokenizer.ggml.token_type"].contents()),
-            list(fields["tokenizer.ggml.merges"].contents()), fields["tokenizer.ggml.pre"].contents())
+    return (tuple(fields["tokenizer.ggml.tokens"].contents()), tuple(fields["tokenizer.ggml.token_type"].contents()),
+            tuple(fields["tokenizer.ggml.merges"].contents()), fields["tokenizer.ggml.pre"].contents())
 
 
 def write_family_gguf(family: Family, folder: Path) -> Path:
@@ -74,7 +78,8 @@ def write_family_gguf(family: Family, folder: Path) -> Path:
     path = folder / f"{family.file_stem}.gguf"
     if path.exists():
         return path
-    tokens, token_types, merges, pre = _embedded_vocab()
+    shared_tokens, shared_types, merges, pre = _embedded_vocab()
+    tokens, token_types = list(shared_tokens), list(shared_types)
     for special in family.special_tokens:
         if special not in tokens:
             tokens.append(special)
@@ -94,7 +99,7 @@ def write_family_gguf(family: Family, folder: Path) -> Path:
     writer.add_tokenizer_pre(pre)
     writer.add_token_list(tokens)
     writer.add_token_types(token_types)
-    writer.add_token_merges(merges)
+    writer.add_token_merges(list(merges))
     writer.add_bos_token_id(tokens.index(family.bos))
     writer.add_eos_token_id(tokens.index(family.eos))
     writer.add_add_bos_token(False)

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import sqlite_utils
 
 from s1app.cancel import CancelScope
 from s1app.errors import BackendError, EvalRunError
@@ -19,7 +20,13 @@ from s1app.eval.plan import EvalPlan
 from s1app.eval.rundir import ITEMS, EvalRunDir
 from s1app.eval.runner import EvalCancelled, execute
 from s1app.store import open_store
-from s1app.store.evals import eval_items, eval_items_of_run, record_eval_item, record_eval_run
+from s1app.store.evals import (
+    eval_items,
+    eval_items_of_run,
+    record_eval_item,
+    record_eval_run,
+)
+from s1app.store.migrations import applied_migrations, migrate
 
 BENCH = Bench("toy", tuple(Item(f"q{n}", f"What is {n}+{n}?", str(2 * n), "number") for n in range(4)), "test", "x")
 PLAN = EvalPlan.from_options(bench="toy", methods="bf", budgets="16,64")
@@ -135,3 +142,19 @@ def test_a_shared_trajectory_links_its_run_to_every_setting_it_stands_for(tmp_pa
         assert [(link["setting"], link["item_id"]) for link in links] == [
             ("budget-forcing:max=16:waits=0", "q1"), ("budget-forcing:max=64:waits=0", "q1")]
         assert eval_items_of_run(store, "no-such-run") == []
+
+
+def test_links_written_before_m007_are_kept_and_a_run_may_then_link_to_more_items(tmp_path):
+    old = sqlite_utils.Database(tmp_path / "old.db")
+    migrate(old, upto="m006_probes")
+    old["eval_runs"].insert({"id": "e1", "bench": "arith", "methods": "[]", "model": "m", "backend": "llama.cpp",
+                             "plan": "{}", "out_dir": "out", "created_at": "2026-01-01T00:00:00"})
+    old["eval_item_runs"].insert({"run_id": "r1", "eval_run_id": "e1", "setting": "s16", "item_id": "q1", "attempt": 0})
+    old.conn.close()
+    with open_store(tmp_path / "old.db") as store:
+        assert "m007_eval_item_runs_many_items" in applied_migrations(store.db)
+        record_eval_item(store, "e1", {"setting": "s64", "item_id": "q1", "method": "budget-forcing", "extracted": "3",
+                                       "correct": True, "thinking_tokens": 64, "forced_tokens": 3, "waits_inserted": 0,
+                                       "answer_tokens": 4, "generated_tokens": 71, "wall_s": 0.1,
+                                       "finished_at": "2026-01-01T00:00:00", "run_ids": ["r1"]})
+        assert [link["setting"] for link in eval_items_of_run(store, "r1")] == ["s16", "s64"]

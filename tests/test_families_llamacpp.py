@@ -46,7 +46,7 @@ def family_model(family_dir, key: str):
     return load_model(str(path), options=BackendOptions(context_length=1024, parallel=1))
 
 
-@pytest.fixture(params=sorted(FAMILIES))
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
 def family(request, family_dir):
     return FAMILIES[request.param], family_model(family_dir, request.param)
 

@@ -28,7 +28,7 @@ from s1app.store import (
     iter_runs,
     open_store,
 )
-from s1app.store.migrations import MIGRATIONS, migrate
+from s1app.store.migrations import applied_migrations, migrate
 from s1app.store.probe_records import PROBE_FIELDS
 
 PROBED = BudgetConfig(max_thinking_tokens=64, max_answer_tokens=16, probes=ProbeSettings(every=16, tokens=16))
@@ -125,7 +125,7 @@ def test_an_old_database_upgrades_in_place_and_gets_the_probes_table(tmp_path):
     assert "probes" not in old.table_names()
     old.conn.close()
     with open_store(path) as store:
-        assert MIGRATIONS[-1].__name__ == "m006_probes" and "probes" in store.db.table_names()
+        assert "m006_probes" in applied_migrations(store.db) and "probes" in store.db.table_names()
         assert get_run(store, "old-run")["probes"] == []
         plan = " ".join(str(row) for row in store.conn.execute(
             "explain query plan select * from probes where run_id = ? order by seq", ["old-run"]))
