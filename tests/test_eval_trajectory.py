@@ -181,7 +181,7 @@ def test_only_greedy_budget_forcing_shares_and_the_rest_says_why():
 
 def records_of(model, plan: EvalPlan, *, separate_runs: bool, limit: int) -> dict:
     records, scope = RecordsInMemory(plan.settings()), CancelScope()
-    execute(records, load_bench("gsm8k", limit), EngineAsk(model, plan.max_answer_tokens, scope), parallel=4,
+    execute(records, load_bench("gsm8k", limit), EngineAsk(model, plan.max_answer_tokens, scope), parallel=8,
             scope=scope, separate_runs=separate_runs)
     return {record.key: record for record in records.kept}
 
