@@ -151,7 +151,8 @@ class Prober:
                     del pieces[len(pieces) - released.dropped_tokens:]
                     ended = "stop"
                     break
-                answer += item.text
-                if first_line and holds_a_line(answer):
-                    break
+                if first_line:
+                    answer += item.text
+                    if holds_a_line(answer):
+                        break
         return answer_ids, pieces, "cancelled" if self.cancel.is_set() else ended

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from build_support import portable_cpu_build_only
+from sweep_records import COMPARED, sweep_records
 
 from s1app.cancel import CancelScope
 from s1app.eval.benches import Bench, load_bench
@@ -36,8 +37,6 @@ from s1app.run import Run
 
 WAIT, DELIMITER, FINAL = 2, 3, 2
 """Tokens of the hand-fed format's Wait, end-of-thinking delimiter and "Final Answer:"."""
-COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens", "generated_tokens", "extracted",
-            "correct", "thinking_end_reason")
 
 
 class Trajectory_:
@@ -179,13 +178,6 @@ def test_only_greedy_budget_forcing_shares_and_the_rest_says_why():
     assert "one shared trajectory" in notes and "majority: sampled" in notes
 
 
-def records_of(model, plan: EvalPlan, *, separate_runs: bool, limit: int) -> dict:
-    records, scope = RecordsInMemory(plan.settings()), CancelScope()
-    execute(records, load_bench("gsm8k", limit), EngineAsk(model, plan.max_answer_tokens, scope), parallel=8,
-            scope=scope, separate_runs=separate_runs)
-    return {record.key: record for record in records.kept}
-
-
 # A probe equals a separate run only where a token's logits do not depend on its batch: the
 # batch-invariant portable CPU build (docs/reproducibility.md); other builds skip, saying why.
 @portable_cpu_build_only
@@ -194,8 +186,8 @@ def records_of(model, plan: EvalPlan, *, separate_runs: bool, limit: int) -> dic
 def test_the_shared_sweep_equals_separate_runs_record_for_record(model):
     plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="0,16,32,64,128", waits="0,1,2",
                                  max_answer_tokens=32)
-    shared = records_of(model, plan, separate_runs=False, limit=5)
-    separate = records_of(model, plan, separate_runs=True, limit=5)
+    shared = sweep_records(model, plan, separate_runs=False, limit=5, parallel=8)
+    separate = sweep_records(model, plan, separate_runs=True, limit=5, parallel=8)
     assert len(shared) == len(separate) == 75
     assert {key: [getattr(r, f) for f in COMPARED] for key, r in shared.items()} == {
         key: [getattr(r, f) for f in COMPARED] for key, r in separate.items()}

@@ -13,14 +13,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from parity_cases import CASES, QUESTION, control_problems  # noqa: E402
+from sweep_records import COMPARED, sweep_records  # noqa: E402
 
 from s1app.backends import BackendOptions, create_backend  # noqa: E402
 from s1app.backends.base import Finish, Sampling  # noqa: E402
 from s1app.budget import BudgetConfig  # noqa: E402
-from s1app.cancel import CancelScope  # noqa: E402
-from s1app.eval.benches import load_bench  # noqa: E402
 from s1app.eval.plan import EvalPlan  # noqa: E402
-from s1app.eval.runner import EngineAsk, RecordsInMemory, execute  # noqa: E402
 from s1app.events import ThinkingDelta  # noqa: E402
 from s1app.loading import prepare  # noqa: E402
 from s1app.registry import locate_weights, resolve_model  # noqa: E402
@@ -67,21 +65,13 @@ def probed_runs(loaded) -> dict:
             "probe_text_is_capped_answer": probe.text == capped.answer}
 
 
-SWEEP_COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens", "generated_tokens",
-                  "extracted", "correct", "thinking_end_reason", "shared")
-
-
 def shared_and_separate_sweeps(loaded) -> dict:
     """A greedy budget x Waits sweep (2 GSM8K questions x budgets 0, 16, 32, 64 x Waits 0, 1), from
     one shared trajectory per question and in separate runs: the records of each, by setting."""
     plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="0,16,32,64", waits="0,1", max_answer_tokens=16)
-    report = {}
-    for name, separate in (("shared", False), ("separate", True)):
-        records, scope = RecordsInMemory(plan.settings()), CancelScope()
-        execute(records, load_bench("gsm8k", 2), EngineAsk(loaded, 16, scope), parallel=2, scope=scope,
-                separate_runs=separate)
-        report[name] = {"|".join(record.key): {f: getattr(record, f) for f in SWEEP_COMPARED} for record in records.kept}
-    return report
+    return {name: {"|".join(key): {f: getattr(record, f) for f in (*COMPARED, "shared")}
+                   for key, record in sweep_records(loaded, plan, separate_runs=separate, limit=2, parallel=2).items()}
+            for name, separate in (("shared", False), ("separate", True))}
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 An item record (s1app.eval.records) holds no question and no model text, so neither does this
 table; the item's runs sit in ``runs`` like any other (for GPQA they were recorded with the text
-left out: see s1app/eval/privacy.py). ``eval_item_runs`` says which eval items a run belongs to (a shared trajectory: every setting it
-stands for).
+left out: see s1app/eval/privacy.py). ``eval_item_runs`` says which eval items a run belongs to
+(a shared trajectory: every setting it stands for).
 """
 
 from __future__ import annotations
