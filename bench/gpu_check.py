@@ -41,7 +41,7 @@ LLAMA_SOURCE_SKIP = ("models", "docs", "examples", "pocs", "media", "tests", "be
 (every ggml backend but CPU and CUDA)."""
 SETTINGS = {  # per device: a block long enough to keep a GPU busy; a CPU check only has to run
     "cuda": {"block_size": 2048, "global_batch_size": 16, "micro_batch_size": 8, "dtype": "bf16"},
-    "cpu": {"block_size": 384, "global_batch_size": 2, "micro_batch_size": 1, "dtype": "fp32"},
+    "cpu": {"block_size": 256, "global_batch_size": 2, "micro_batch_size": 1, "dtype": "fp32"},
 }
 
 

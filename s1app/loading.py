@@ -88,3 +88,11 @@ def load_entry(entry: ModelEntry, options: BackendOptions | None = None) -> Load
             weights = locate_weights(entry)
             _loaded[key] = prepare(create_backend(entry.backend, weights, entry.name, options), entry)
         return _loaded[key]
+
+
+def unload(model: LoadedModel) -> None:
+    """Close ``model``'s backend and forget it, so a later load in this process loads it afresh."""
+    with _loading_lock:
+        for key in [key for key, loaded in _loaded.items() if loaded is model]:
+            del _loaded[key]
+    model.backend.close()

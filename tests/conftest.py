@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -33,3 +34,26 @@ def model():
     from s1app.loading import load_model
 
     return load_model()
+
+
+@pytest.fixture
+def s1app(capfd, monkeypatch):
+    """``s1app ARGS`` through its entry point (``s1app.cli.main``, what the console script and
+    ``python -m s1app`` call) in this process, its output captured: a CompletedProcess of the exit
+    status, stdout and stderr. An exception the entry point lets through fails the test, as a
+    traceback would. Tests of the process itself (signals, pipes, start-up) run a subprocess."""
+    from s1app.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capfd.readouterr()
+        try:
+            main(list(args))
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        captured = capfd.readouterr()
+        return subprocess.CompletedProcess(["s1app", *args], status, captured.out, captured.err)
+
+    return run

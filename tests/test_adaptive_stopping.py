@@ -139,8 +139,7 @@ def test_the_eval_command_runs_adaptive_methods_and_reports_tokens_saved(tmp_pat
     (["--bench", "gsm8k", "--method", "stable", "--stable-k", "1"], "Stable k must be at least 2"),
     (["--resume", "no-such-run", "--probe-every", "16"], "leave out --probe-every"),
 ])
-def test_the_eval_command_refuses_bad_stopping_rules_before_loading_a_model(tmp_path, args, phrase):
-    result = subprocess.run([sys.executable, "-m", "s1app", "eval", *args, "--out", str(tmp_path), "--no-log"],
-                            capture_output=True, text=True, timeout=300)
+def test_the_eval_command_refuses_bad_stopping_rules_before_loading_a_model(tmp_path, args, phrase, s1app):
+    result = s1app("eval", *args, "--out", str(tmp_path), "--no-log")
     assert result.returncode != 0 and phrase in result.stderr + result.stdout
     assert not any(tmp_path.iterdir())

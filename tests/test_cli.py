@@ -1,4 +1,6 @@
-"""The `s1app` command as a person runs it: real subprocesses on the embedded model."""
+"""The `s1app` command as a person runs it, on the embedded model: its entry point in this process
+(the ``s1app`` fixture, conftest.py), and real subprocesses where the process itself is under test
+(the console script and ``python -m``, Ctrl-C, a closed pipe, an offline hub read at import)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 S1APP = [sys.executable, "-m", "s1app"]
-
-
-def s1app(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 def assert_clear_error(result: subprocess.CompletedProcess, *phrases: str) -> None:
@@ -28,7 +26,7 @@ def assert_clear_error(result: subprocess.CompletedProcess, *phrases: str) -> No
         assert phrase in output, output
 
 
-def test_ask_json_prints_the_stable_contract():
+def test_ask_json_prints_the_stable_contract(s1app):
     result = s1app("ask", "What is 2+3?", "--max-thinking", "48", "--waits", "1", "--max-answer", "16", "--json", "--no-log")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -43,7 +41,7 @@ def test_ask_json_prints_the_stable_contract():
     assert all({"kind", "position_tokens", "text"} <= set(i) for i in record["interventions"])
 
 
-def test_ask_probe_every_prints_a_line_per_probe_and_json_gains_probes():
+def test_ask_probe_every_prints_a_line_per_probe_and_json_gains_probes(s1app):
     shown = s1app("ask", "What is 2+3?", "--max-thinking", "48", "--max-answer", "8", "--probe-every", "16",
                   "--probe-tokens", "8", "--no-log")
     assert shown.returncode == 0, shown.stderr
@@ -55,17 +53,23 @@ def test_ask_probe_every_prints_a_line_per_probe_and_json_gains_probes():
     assert all({"thinking_tokens", "text", "extracted", "confidence"} <= set(p) for p in record["probes"])
 
 
-def test_ask_streams_thinking_and_answer_with_a_status_line():
+def test_ask_streams_thinking_and_answer_with_a_status_line(s1app):
     result = s1app("ask", "What is 2+3?", "--max-thinking", "24", "--max-answer", "8", "--no-log")
     assert result.returncode == 0, result.stderr
     assert "Thinking" in result.stdout and "Answer:" in result.stdout and "[Final Answer:]" in result.stdout
     assert "thinking 24 tokens" in result.stderr and "tok/s" in result.stderr
 
 
-def test_python_dash_m_and_models_list_the_registry():
+def test_models_lists_the_registry(s1app):
     result = s1app("models")
     assert result.returncode == 0
     assert "smollm2-135m" in result.stdout and "s1.1-32b" in result.stdout
+
+
+def test_the_console_script_and_python_dash_m_run_the_same_command():
+    for command in ([str(Path(sys.executable).with_name("s1app"))], S1APP):
+        result = subprocess.run([*command, "models"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and "smollm2-135m" in result.stdout, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,7 @@ def test_python_dash_m_and_models_list_the_registry():
         (["ask", "Hi", "--max-thinking", "0", "--landing", "Okay."], ["landing text cannot fit a thinking budget of 0"]),
     ],
 )
-def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(args, phrases, tmp_path):
+def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(args, phrases, tmp_path, s1app):
     # A registry whose default model file does not exist: loading anything would fail with
     # "does not exist", so seeing the validation message proves the input was checked first.
     (tmp_path / "models.toml").write_text('[models.absent]\nsource = "absent.gguf"\ndefault = true\n')
@@ -95,7 +99,7 @@ def test_bad_input_gets_a_clear_error_and_no_traceback_before_any_model_loads(ar
     assert "does not exist" not in result.stderr
 
 
-def test_ask_lands_a_capped_run_and_suppresses_words_while_thinking():
+def test_ask_lands_a_capped_run_and_suppresses_words_while_thinking(s1app):
     landing = " Time is up."
     result = s1app("ask", "What is 2+3?", "--max-thinking", "24", "--min-thinking", "24", "--max-answer", "8",
                    "--landing", landing, "--suppress", "nowait,the", "--json", "--no-log")
@@ -114,17 +118,17 @@ def test_ask_lands_a_capped_run_and_suppresses_words_while_thinking():
         (["--suppress", "double-check"], ["'double-check' is several tokens in every spelling"]),
     ],
 )
-def test_a_landing_or_suppress_word_that_cannot_work_in_this_model_is_a_clear_error(args, phrases):
+def test_a_landing_or_suppress_word_that_cannot_work_in_this_model_is_a_clear_error(args, phrases, s1app):
     assert_clear_error(s1app("ask", "Hi", *args, "--no-log"), *phrases)
 
 
-def test_a_file_that_is_not_a_gguf_is_refused(tmp_path):
+def test_a_file_that_is_not_a_gguf_is_refused(tmp_path, s1app):
     fake = tmp_path / "model.gguf"
     fake.write_text("this is not a model")
     assert_clear_error(s1app("ask", "Hi", "--model", str(fake), "--no-log"), "is not a GGUF model")
 
 
-def test_a_prompt_longer_than_the_context_is_a_clear_error():
+def test_a_prompt_longer_than_the_context_is_a_clear_error(s1app):
     question = "Why? " * 9000
     assert_clear_error(s1app("ask", question, "--no-log"), "shorten the question")
 

@@ -1,4 +1,5 @@
-"""`s1app eval` as a person runs it: real subprocesses on the embedded model, interrupted and resumed."""
+"""`s1app eval` as a person runs it on the embedded model: through its entry point (the ``s1app``
+fixture), and as real subprocesses interrupted, killed and resumed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens
             "correct")
 
 
-def s1app(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def s1app_process(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout)
 
 
@@ -57,7 +58,7 @@ def wait_for_records(folder_parent: Path, at_least: int, process: subprocess.Pop
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # about a minute on a quiet 2-core machine; generous for a busy one
 def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(tmp_path):
-    whole = s1app(*FIVE_GSM8K, "--out", str(tmp_path / "whole"), "--db", str(tmp_path / "whole.db"))
+    whole = s1app_process(*FIVE_GSM8K, "--out", str(tmp_path / "whole"), "--db", str(tmp_path / "whole.db"))
     assert whole.returncode == 0, whole.stderr
     assert "budget-forcing" in whole.stdout and "Control %" in whole.stdout
     expected = run_folder(tmp_path / "whole")
@@ -79,13 +80,13 @@ def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(
     second.wait(timeout=60)
     assert len(records(folder)) >= kept + 2
 
-    last = s1app("eval", "--resume", folder.name, "--out", str(out), "--db", db)
+    last = s1app_process("eval", "--resume", folder.name, "--out", str(out), "--db", db)
     assert last.returncode == 0, last.stderr
     assert records(folder) == records(expected)
     assert summary_numbers(folder) == summary_numbers(expected)
 
 
-def test_eval_records_land_in_the_session_log_linked_to_their_runs(tmp_path):
+def test_eval_records_land_in_the_session_log_linked_to_their_runs(tmp_path, s1app):
     db = tmp_path / "sessions.db"
     result = s1app("eval", "--bench", "gsm8k", "--limit", "2", "--method", "bf", "--budgets", "8", "--max-answer",
                    "8", "--db", str(db))
@@ -101,7 +102,7 @@ def test_eval_records_land_in_the_session_log_linked_to_their_runs(tmp_path):
     assert rows[0]["question"].startswith("Janet")
 
 
-def test_no_log_writes_nothing_to_the_session_log(tmp_path):
+def test_no_log_writes_nothing_to_the_session_log(tmp_path, s1app):
     db = tmp_path / "sessions.db"
     result = s1app("eval", "--bench", "gsm8k", "--limit", "1", "--method", "bf", "--budgets", "0", "--max-answer",
                    "4", "--db", str(db), "--out", str(tmp_path / "out"), "--no-log")
@@ -117,15 +118,26 @@ def test_no_log_writes_nothing_to_the_session_log(tmp_path):
     (["--resume", "20990101-000000-gsm8k-abcdef"], "No eval run '20990101-000000-gsm8k-abcdef'"),
     (["--resume", "x", "--budgets", "64"], "leave out --budgets"),
 ])
-def test_bad_input_gets_a_clear_error_and_no_traceback(tmp_path, args, phrase):
-    result = s1app("eval", *args, "--out", str(tmp_path), "--no-log", timeout=120)
+def test_bad_input_gets_a_clear_error_and_no_traceback(tmp_path, args, phrase, s1app):
+    result = s1app("eval", *args, "--out", str(tmp_path), "--no-log")
     output = result.stdout + result.stderr
     assert result.returncode == 2 and "Traceback" not in output and phrase in output, output
     assert not any(tmp_path.iterdir())  # a mistake creates no run folder
 
 
-def test_a_jsonl_without_the_fields_is_a_clear_error(tmp_path):
+def test_a_jsonl_without_the_fields_is_a_clear_error(tmp_path, s1app):
     path = tmp_path / "mine.jsonl"
     path.write_text('{"prompt": "2+2?", "target": "4"}\n')
     result = s1app("eval", "--bench", str(path), "--method", "bf", "--out", str(tmp_path / "out"), "--no-log")
     assert result.returncode == 2 and 'must be a JSON object with "question" and "answer"' in result.stderr
+
+
+def test_a_command_after_an_eval_in_the_same_process_loads_the_model_afresh(tmp_path, s1app):
+    # The eval closes its backend when it ends; the process's loaded-model cache must not hand
+    # the closed one to the next command (it crashed the process, SIGSEGV, before s1app.loading.unload).
+    evaluated = s1app("eval", "--bench", "gsm8k", "--limit", "1", "--method", "bf", "--budgets", "0", "--max-answer",
+                      "4", "--out", str(tmp_path), "--no-log")
+    assert evaluated.returncode == 0, evaluated.stderr
+    asked = s1app("ask", "What is 2+3?", "--max-thinking", "8", "--max-answer", "4", "--json", "--no-log")
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["answer"]

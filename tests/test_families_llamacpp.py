@@ -5,9 +5,6 @@ needs the model to try to stop, tests/steered_backends.py makes that certain."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from family_gguf import FAMILIES, write_family_gguf
@@ -174,16 +171,11 @@ def test_seed_oss_budget_reaches_the_template_and_a_zero_budget_skips_thinking(f
     assert events[0].settings["thinking"] is False
 
 
-def s1app_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "s1app", *args], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ))
-
-
 @pytest.mark.parametrize("key", sorted(FAMILIES))
-def test_cli_json_and_the_store_mark_the_forced_text(family_dir, tmp_path, key):
+def test_cli_json_and_the_store_mark_the_forced_text(family_dir, tmp_path, key, s1app):
     path = write_family_gguf(FAMILIES[key], family_dir)
     log = tmp_path / "sessions.db"
-    result = s1app_cli("ask", QUESTION, "--model", str(path), "--max-thinking", "4", "--min-thinking", "4",
+    result = s1app("ask", QUESTION, "--model", str(path), "--max-thinking", "4", "--min-thinking", "4",
                        "--max-answer", "2", "--no-loop-detect", "--json", "--db", str(log))
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -200,9 +192,9 @@ def test_cli_json_and_the_store_mark_the_forced_text(family_dir, tmp_path, key):
     (["--model", "r1-distill-qwen-7b-gguf", "--format", "harmony", "--no-thinking"], "no thinking switch"),
     (["--format", "tags"], "Unknown reasoning format 'tags'"),
 ])
-def test_bad_switches_are_clear_errors_before_any_model_loads(args, phrase):
+def test_bad_switches_are_clear_errors_before_any_model_loads(args, phrase, s1app):
     # The registry's Qwen3 / gpt-oss files are not on disk here: reaching the weights would fail otherwise.
-    result = s1app_cli("ask", QUESTION, *args)
+    result = s1app("ask", QUESTION, *args)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert phrase in result.stdout + result.stderr
 

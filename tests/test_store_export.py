@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -24,9 +23,6 @@ from s1app.store import (
     list_runs,
     open_store,
 )
-
-S1APP = Path(sys.executable).with_name("s1app")
-
 
 def record(store, events, conversation=None):
     recorder = HandFed(store, conversation)
@@ -113,34 +109,35 @@ def iter_runs_of(events, tmp_path):
         yield from iter_runs(store)
 
 
-def s1app(*args: str, db: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(S1APP), "logs", *args, "--db", str(db)], capture_output=True, text=True, timeout=120)
+def logs(s1app, *args: str, db: Path) -> subprocess.CompletedProcess:
+    """``s1app logs ARGS --db DB`` through the entry point (the ``s1app`` fixture)."""
+    return s1app("logs", *args, "--db", str(db))
 
 
-def test_logs_commands_list_show_export_and_import(filled_store, tmp_path):
+def test_logs_commands_list_show_export_and_import(filled_store, tmp_path, s1app):
     db = filled_store.path
-    listed = s1app("list", "--limit", "2", db=db)
+    listed = logs(s1app, "list", "--limit", "2", db=db)
     assert listed.returncode == 0 and "A run still streaming" in listed.stdout and "What is 2+3?" not in listed.stdout
-    assert "Second turn" in s1app("list", "--search", "dragons", db=db).stdout
+    assert "Second turn" in logs(s1app, "list", "--search", "dragons", db=db).stdout
     run_id = next(r["id"] for r in list_runs(filled_store, search="dragons"))
-    shown = s1app("show", run_id[:10], db=db)
+    shown = logs(s1app, "show", run_id[:10], db=db)
     assert shown.returncode == 0 and "⟦Wait⟧" in shown.stdout and "⟦Final Answer:⟧" in shown.stdout
     out = tmp_path / "all.md"
-    assert s1app("export", "--format", "md", "--out", str(out), db=db).returncode == 0
+    assert logs(s1app, "export", "--format", "md", "--out", str(out), db=db).returncode == 0
     assert out.read_text().count("\n## ") == 4
-    jsonl = s1app("export", "--search", "dragons", db=db)
+    jsonl = logs(s1app, "export", "--search", "dragons", db=db)
     (tmp_path / "one.jsonl").write_text(jsonl.stdout)
-    imported = s1app("import", str(tmp_path / "one.jsonl"), db=tmp_path / "fresh.db")
+    imported = logs(s1app, "import", str(tmp_path / "one.jsonl"), db=tmp_path / "fresh.db")
     assert imported.returncode == 0 and "Imported 1 run(s)" in imported.stdout
     with open_store(tmp_path / "fresh.db") as fresh:
         assert get_run(fresh, run_id) == get_run(filled_store, run_id)
 
 
-def test_logs_commands_report_mistakes_in_one_line(filled_store, tmp_path):
+def test_logs_commands_report_mistakes_in_one_line(filled_store, tmp_path, s1app):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\nnot json\n')
-    failed = s1app("import", str(bad), db=filled_store.path)
+    failed = logs(s1app, "import", str(bad), db=filled_store.path)
     assert failed.returncode == 2 and "line 1" in failed.stderr and "line 2" in failed.stderr
     assert "Traceback" not in failed.stderr
-    missing = s1app("show", "no-such-run", db=filled_store.path)
+    missing = logs(s1app, "show", "no-such-run", db=filled_store.path)
     assert missing.returncode == 2 and "No run 'no-such-run'" in " ".join(missing.stderr.split())

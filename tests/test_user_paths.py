@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from training_support import tiny_training
 
 from s1app.cli.paths import absolute_if_file
 
@@ -22,18 +23,17 @@ def s1app_in(folder: Path, *args: str, timeout_s: int = 600) -> subprocess.Compl
 
 
 @pytest.mark.slow
-def test_train_into_a_relative_folder_then_export_from_it_in_the_same_folder(tmp_path):
-    trained = s1app_in(tmp_path, "train", "--config", "tiny-cpu", "--nproc", "1", "--max-steps", "1",
-                       "--output-dir", "ckpt")
-    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
-    assert (tmp_path / "ckpt" / "checkpoint-000001").is_dir()
-    assert f"output: {tmp_path / 'ckpt'} (relative to the current folder)" in trained.stdout
-    assert not (PROJECT_ROOT / "ckpt").exists(), "nothing is written into the project's folder"
+def test_train_into_a_relative_folder_then_export_from_it_in_the_same_folder(tmp_path_factory):
+    root = tmp_path_factory.getbasetemp() / "training-runs"  # the training tests' shared run, made in root
+    trained = tiny_training(str(root))
+    assert (root / "tiny-cpu" / "checkpoint-000004").is_dir()
+    assert f"output: {root / 'tiny-cpu'} (relative to the current folder)" in trained.stdout
+    assert not (PROJECT_ROOT / "tiny-cpu").exists(), "nothing is written into the project's folder"
 
-    exported = s1app_in(tmp_path, "export-model", "ckpt/checkpoint-000001", "--out", "tiny.gguf", "--name", "paths-test",
+    exported = s1app_in(root, "export-model", "tiny-cpu/checkpoint-000004", "--out", "tiny.gguf", "--name", "paths-test",
                         "-q", "f16")
     assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
-    assert (tmp_path / "tiny.gguf").stat().st_size > 1_000_000
+    assert (root / "tiny.gguf").stat().st_size > 1_000_000
 
 
 def test_logs_export_writes_where_the_user_stands(tmp_path):

@@ -1,5 +1,6 @@
 """Helpers for the training tests: the embedded model's Hugging Face folder, and one real tiny
-2-process training run (plus its resumed half) shared by every test that needs a checkpoint."""
+2-process training run (plus its resumed half) shared by every test that needs a checkpoint,
+the test of relative paths included."""
 
 from __future__ import annotations
 
@@ -32,12 +33,20 @@ def read_log(output_dir: Path) -> list[dict]:
 
 
 @lru_cache(maxsize=1)
-def tiny_run(root: str) -> Path:
-    """``s1app train --config tiny-cpu --nproc 2``: 4 steps, checkpoints at steps 2 and 4."""
-    output_dir = Path(root) / "tiny-cpu"
-    result = s1app_command("train", "--config", "tiny-cpu", "--nproc", "2", "--output-dir", str(output_dir))
+def tiny_training(root: str) -> subprocess.CompletedProcess:
+    """``s1app train --config tiny-cpu --nproc 2 --output-dir tiny-cpu`` run in the folder ``root``
+    (a relative output folder, as a person types it): 4 steps, checkpoints at steps 2 and 4."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([sys.executable, "-m", "s1app", "train", "--config", "tiny-cpu", "--nproc", "2", "--output-dir",
+                             "tiny-cpu"], cwd=root, capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return output_dir
+    return result
+
+
+def tiny_run(root: str) -> Path:
+    """The output folder of ``tiny_training(root)``."""
+    tiny_training(root)
+    return Path(root) / "tiny-cpu"
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ solution, cot_type, source_type, metadata, cot, thinking_trajectories, attempt):
   its reference answer boxed;
 - every row through curation's quality filter (no ``[asy]`` figures, no image references) and
   8-gram-decontaminated against MATH500, GSM8K test, AIME24/25 and AMC23;
+- the 8 shortest of those rows as tiny-cpu's slice (the tests' smoke run);
 - 50 GSM8K *test* questions, seeded, as the held-out set for the before/after measurement.
 """
 
@@ -30,6 +31,8 @@ from training.decontaminate import Decontaminator, questions_in_files
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TRACES_FILE = DATA_DIR / "small-cpu-traces.jsonl"
 HELDOUT_FILE = DATA_DIR / "heldout-gsm8k-test-50.jsonl"
+TINY_FILE = DATA_DIR / "tiny-cpu-traces.jsonl"
+TINY_ROWS = 8
 EVAL_FILES = ("math500.jsonl", "gsm8k_test.jsonl", "aime24.jsonl", "aime25.jsonl", "amc23.jsonl")
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 
@@ -61,6 +64,18 @@ def math_cot_row(row: dict) -> dict | None:
     }
 
 
+def shortest_rows(rows: list[dict], count: int) -> list[dict]:
+    """The ``count`` rows with the fewest characters of question, thinking and answer, in file order:
+    tiny-cpu's smoke run trains on whole samples in short blocks."""
+    size = {id(row): len(row["question"]) + len(row["thinking_trajectories"][0]) + len(row["attempt"]) for row in rows}
+    shortest = {id(row) for row in sorted(rows, key=lambda row: size[id(row)])[:count]}
+    return [row for row in rows if id(row) in shortest]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -84,14 +99,14 @@ def main(argv: list[str] | None = None) -> None:
     by_source = {source: sum(row["source_type"] == source for row in kept) for source in {row["source_type"] for row in rows}}
     print(f"{len(rows)} rows: {len(rows) - len(usable)} dropped by the quality filter, {len(usable) - len(kept)} by "
           f"8-gram decontamination; kept {by_source}")
-    TRACES_FILE.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept), encoding="utf-8")
+    write_jsonl(TRACES_FILE, kept)
+    write_jsonl(TINY_FILE, shortest_rows(kept, TINY_ROWS))
 
     test = read_jsonl(args.shared / "eval" / "gsm8k_test.jsonl")
     heldout = [test[index] for index in sorted(random.Random(args.seed).sample(range(len(test)), 50))]
-    HELDOUT_FILE.write_text("".join(
-        json.dumps({"question": row["question"], "answer": row["answer"].rpartition("####")[2].strip().replace(",", ""),
-                    "solution": row["answer"]}, ensure_ascii=False) + "\n" for row in heldout), encoding="utf-8")
-    print(f"wrote {TRACES_FILE} ({len(kept)} rows) and {HELDOUT_FILE} (50 rows)")
+    write_jsonl(HELDOUT_FILE, [{"question": row["question"], "answer": row["answer"].rpartition("####")[2].strip().replace(",", ""),
+                                "solution": row["answer"]} for row in heldout])
+    print(f"wrote {TRACES_FILE} ({len(kept)} rows), {TINY_FILE} (its {TINY_ROWS} shortest) and {HELDOUT_FILE} (50 rows)")
 
 
 if __name__ == "__main__":
