@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass, replace
 
@@ -90,9 +91,13 @@ def load_entry(entry: ModelEntry, options: BackendOptions | None = None) -> Load
         return _loaded[key]
 
 
-def unload(model: LoadedModel) -> None:
-    """Close ``model``'s backend and forget it, so a later load in this process loads it afresh."""
+def close_at_exit(model: LoadedModel) -> None:
+    """Close ``model``'s backend when the process exits, not before: it is this process's loaded
+    model, which any later caller in the process is handed again."""
     with _loading_lock:
-        for key in [key for key, loaded in _loaded.items() if loaded is model]:
-            del _loaded[key]
-    model.backend.close()
+        if id(model) not in _closing_at_exit:
+            _closing_at_exit.add(id(model))
+            atexit.register(model.backend.close)
+
+
+_closing_at_exit: set[int] = set()

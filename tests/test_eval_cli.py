@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from s1app.budget import BudgetConfig
+from s1app.session import Session
+
 S1APP = [sys.executable, "-m", "s1app"]
 FIVE_GSM8K = ["eval", "--bench", "gsm8k", "--limit", "5", "--method", "budget-forcing", "--budgets", "16,64",
               "--max-answer", "16", "--parallel", "2"]
@@ -132,12 +135,13 @@ def test_a_jsonl_without_the_fields_is_a_clear_error(tmp_path, s1app):
     assert result.returncode == 2 and 'must be a JSON object with "question" and "answer"' in result.stderr
 
 
-def test_a_command_after_an_eval_in_the_same_process_loads_the_model_afresh(tmp_path, s1app):
-    # The eval closes its backend when it ends; the process's loaded-model cache must not hand
-    # the closed one to the next command (it crashed the process, SIGSEGV, before s1app.loading.unload).
+def test_a_command_after_an_eval_in_the_same_process_runs_on_the_same_loaded_model(tmp_path, s1app, model):
+    # The eval closed its backend as it ended, and the process's loaded-model cache handed the
+    # closed one to the next caller: a SIGSEGV. It now closes it only as the process exits.
     evaluated = s1app("eval", "--bench", "gsm8k", "--limit", "1", "--method", "bf", "--budgets", "0", "--max-answer",
                       "4", "--out", str(tmp_path), "--no-log")
     assert evaluated.returncode == 0, evaluated.stderr
     asked = s1app("ask", "What is 2+3?", "--max-thinking", "8", "--max-answer", "4", "--json", "--no-log")
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["answer"]
+    assert Session(model).ask("What is 2+3?", BudgetConfig(max_thinking_tokens=4, max_answer_tokens=2)).wait().answer

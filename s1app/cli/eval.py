@@ -52,7 +52,7 @@ from s1app.eval.records import ItemRecord
 from s1app.eval.report import METHOD_HEADERS, POINT_HEADERS, SAVED_HEADERS, method_rows, point_rows, saved_rows
 from s1app.eval.rundir import default_out_dir
 from s1app.eval.shared import sharing_notes
-from s1app.loading import LoadedModel, load_model, unload
+from s1app.loading import LoadedModel, close_at_exit, load_model
 from s1app.store import RunLog
 
 ModelOption = OPTION_TYPES["model"]
@@ -106,9 +106,9 @@ def eval_command(
     try:
         cancelled = _run_with_progress(job, parallel, open_log(db, no_log), console, separate_runs)
     finally:  # a failed item (backend down, prompt too long) still leaves a summary of what finished
-        # Closed before the process exits: after a cancel the backend may still be freeing the
-        # cancelled runs' slots on its decode thread, and exiting under it crashed (SIGSEGV).
-        unload(job.model)
+        # Closed as the process exits, not here (it stays the process's loaded model): after a cancel its
+        # decode thread may still be freeing slots, and exiting under it crashed (SIGSEGV).
+        close_at_exit(job.model)
         summary = summarize_job(job)
         _print_summary(summary)
         if summary.records < job.total_items:
