@@ -38,6 +38,7 @@ def ask(model, answers, *, budget: int, **rule):
     return Session(steered).ask(QUESTION, config).wait(), steered.backend
 
 
+@pytest.mark.slow
 def test_stable_ends_thinking_at_the_probe_that_agrees_with_the_one_before(model):
     run, backend = ask(model, [(" 3", 0.5), (" 5", 0.5), (" 8", 0.5), (" 8", 0.5), (" 8", 0.5)],
                        budget=128, stop_when_stable=2)

@@ -192,6 +192,7 @@ def test_budget_beyond_the_servers_context_ends_clearly_and_the_backend_stays_us
         assert again.error is None and again.stats.thinking_tokens <= 8
 
 
+@pytest.mark.slow
 def test_cli_with_no_server_prints_one_clear_line_not_a_traceback():
     result = subprocess.run(
         [sys.executable, "-m", "s1app", "ask", QUESTION, "--backend", "openai", "--no-log",

@@ -66,6 +66,7 @@ def test_models_lists_the_registry(s1app):
     assert "smollm2-135m" in result.stdout and "s1.1-32b" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_console_script_and_python_dash_m_run_the_same_command():
     for command in ([str(Path(sys.executable).with_name("s1app"))], S1APP):
         result = subprocess.run([*command, "models"], capture_output=True, text=True, timeout=120)
@@ -182,6 +183,7 @@ def test_ctrl_c_mid_stream_keeps_the_partial_run_and_exits_cleanly(tmp_path):
     assert record["stats"]["thinking_tokens"] > 0 and record["thinking"]
 
 
+@pytest.mark.slow
 def test_a_run_cut_short_by_a_closed_pipe_is_cancelled_and_logged_with_its_text_not_left_running(tmp_path):
     log = tmp_path / "sessions.db"
     process = subprocess.Popen([*S1APP, "ask", "Write a long story about a dragon.", "--max-thinking", "2000",

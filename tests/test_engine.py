@@ -64,7 +64,7 @@ class CountingBackend:
             yield item
 
 
-@pytest.mark.parametrize("budget", [0, 1, 16, 64, 256])
+@pytest.mark.parametrize("budget", [0, 1, 16, 64, pytest.param(256, marks=pytest.mark.slow)])
 def test_max_budget_caps_thinking_and_an_answer_follows(model, budget):
     # A minimum equal to the cap turns every try to stop into a Wait: the budget certainly ends thinking.
     config = BudgetConfig(max_thinking_tokens=budget, min_thinking_tokens=budget, num_waits=3, loop=NO_LOOP_CHECK,
@@ -155,6 +155,7 @@ def test_greedy_runs_repeat_exactly(model):
     assert first.thinking and (first.thinking, first.answer) == (second.thinking, second.answer)
 
 
+@pytest.mark.slow
 def test_seeded_sampling_repeats_and_other_seeds_differ(model):
     def texts(seed):
         return run(model, BudgetConfig(max_thinking_tokens=60, temperature=1.0, seed=seed, max_answer_tokens=8)).run.thinking
@@ -179,6 +180,7 @@ def test_cancel_ends_the_run_with_what_it_had(model):
     assert not any(isinstance(e, AnswerDelta) for e in events)
 
 
+@pytest.mark.slow
 @portable_cpu_build_only
 def test_two_runs_at_once_match_the_same_runs_one_after_another(model):
     configs = [BudgetConfig(max_thinking_tokens=48, max_answer_tokens=16), BudgetConfig(max_thinking_tokens=96, num_waits=1, max_answer_tokens=16)]

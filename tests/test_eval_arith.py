@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from s1app.eval import arith
 from s1app.eval.benches import default_bench, load_bench
 from s1app.eval.grading import grade
@@ -60,6 +62,7 @@ def test_the_benchmark_tab_opens_on_arith_with_the_embedded_model(model):
     assert dropdown.value == "arith"
 
 
+@pytest.mark.slow
 def test_an_arith_eval_on_the_embedded_model_grades_its_answers(model, tmp_path):
     plan = EvalPlan.from_options(bench="arith", methods="bf,scc+bf", budgets="0,16", limit=3, max_answer_tokens=16)
     job = new_job(plan, tmp_path, loader=lambda spec, backend=None: model)

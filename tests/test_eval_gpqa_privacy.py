@@ -14,6 +14,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from s1app.eval.gpqa import diamond_rows
 
 SNIPPET_CHARS = 24
@@ -30,6 +32,7 @@ def snippets(prompt: str) -> list[str]:
     return pieces
 
 
+@pytest.mark.slow
 def test_a_gpqa_eval_leaves_no_question_text_anywhere(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()

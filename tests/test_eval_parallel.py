@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from build_support import portable_cpu_build_only
 
 from s1app.budget import BudgetConfig
@@ -27,6 +28,7 @@ def transcript_of(model, question: str, config: BudgetConfig) -> dict:
             "waits": stats.waits_inserted, "forced": stats.forced_tokens, "end": stats.thinking_end_reason}
 
 
+@pytest.mark.slow
 @portable_cpu_build_only
 def test_concurrent_runs_get_exactly_the_tokens_they_get_alone_and_keep_their_own_budgets(model):
     alone = [transcript_of(model, q, c) for q, c in zip(QUESTIONS, CONFIGS)]
@@ -48,6 +50,7 @@ def test_concurrent_runs_get_exactly_the_tokens_they_get_alone_and_keep_their_ow
             assert result["thinking_tokens"] == config.max_thinking_tokens
 
 
+@pytest.mark.slow
 def test_an_eval_with_parallel_items_grades_the_same_as_one_at_a_time(model, tmp_path):
     plan = EvalPlan.from_options(bench="gsm8k", methods="bf", budgets="8,32", limit=3, max_answer_tokens=16)
     results = []

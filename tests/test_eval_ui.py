@@ -24,6 +24,7 @@ def tab(model, tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_a_benchmark_run_fills_the_tables_and_the_plot_as_items_finish(tab):
     updates = list(tab.run("gsm8k", ["budget-forcing", "token-conditional+bf"], "0,16", "0", 2, 2, 8, "", "",
                            False, FakeRequest()))

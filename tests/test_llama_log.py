@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASK = ["ask", "What is 2 + 2?", "--max-thinking", "4", "--max-answer", "4", "--no-log", "--json"]
 
@@ -17,6 +19,7 @@ def s1app(*args: str) -> subprocess.CompletedProcess:
                           timeout=300, env={**os.environ, "S1APP_VERBOSE": ""})
 
 
+@pytest.mark.slow
 def test_ask_leaves_llama_cpps_log_off_stderr_unless_verbose():
     quiet = s1app(*ASK)
     assert quiet.returncode == 0, quiet.stderr

@@ -53,6 +53,7 @@ def test_a_build_that_crashes_is_refused_with_the_signal_and_the_rebuild_that_fi
     assert not (fresh_cache / "build-checks").exists(), "a crash is never remembered as good"
 
 
+@pytest.mark.slow
 @portable_cpu_build_only
 def test_doctor_prints_the_machine_the_build_and_a_test_decode(fresh_cache):
     shown = subprocess.run([sys.executable, "-m", "s1app", "doctor", "--json"], capture_output=True, text=True,

@@ -26,6 +26,7 @@ def ask(model, **config):
     return Session(model).ask(QUESTION, BudgetConfig(max_answer_tokens=ANSWER, loop=NO_LOOP_CHECK, **config)).wait()
 
 
+@pytest.mark.slow
 @portable_cpu_build_only
 def test_probing_leaves_the_runs_tokens_unchanged_greedy_and_sampled(model):
     for sampling in ({}, {"temperature": 0.8, "seed": 11}):
@@ -46,6 +47,7 @@ def test_only_probes_nothing_reads_end_at_their_answers_first_line():
         False, False, True, True, False]
 
 
+@pytest.mark.slow
 def test_a_shown_probe_ends_at_its_first_line_and_a_longer_cap_changes_nothing_before_it(model):
     short = ask(model, max_thinking_tokens=64, probes=ProbeSettings(every=16, tokens=ANSWER))
     for probe in short.probes:
@@ -58,6 +60,7 @@ def test_a_shown_probe_ends_at_its_first_line_and_a_longer_cap_changes_nothing_b
     assert all(full.text.startswith(cut.text) for full, cut in zip(uncut.probes, short.probes))
 
 
+@pytest.mark.slow
 @portable_cpu_build_only
 def test_a_probe_at_b_is_the_run_capped_at_b_token_for_token(model):
     probed = ask(model, max_thinking_tokens=80, probes=ProbeSettings(at=(0, 20, 40, 60), tokens=ANSWER))

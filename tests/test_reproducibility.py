@@ -40,6 +40,7 @@ def test_the_default_build_is_batch_invariant(model):
     assert model.backend.batch_invariant, "scripts/llama_cpp_wheel.py builds with GGML_LLAMAFILE=OFF"
 
 
+@pytest.mark.slow
 def test_the_same_question_three_times_with_other_questions_between_gives_the_same_tokens(model):
     digests = [digest(model)]
     for question, config in OTHER_RUNS:
@@ -50,6 +51,7 @@ def test_the_same_question_three_times_with_other_questions_between_gives_the_sa
     assert len(digests[0]) == 64 and digests == [digests[0]] * 3
 
 
+@pytest.mark.slow
 def test_runs_decoded_in_one_batch_give_the_tokens_they_give_alone(model):
     runs = [(QUESTION, SETTINGS), *OTHER_RUNS, ("Spell 'banana' backwards.", BudgetConfig(max_thinking_tokens=50))]
     alone = [digest(model, question, config) for question, config in runs]

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from store_support import HandFed, scripted_run
 
@@ -35,6 +36,7 @@ def running_row(db: Path) -> dict | None:
         reader.conn.close()
 
 
+@pytest.mark.slow
 def test_sigkilled_generation_keeps_its_partial_run_and_is_marked_interrupted_on_reopen(tmp_path):
     db = tmp_path / "sessions.db"
     child = subprocess.Popen(

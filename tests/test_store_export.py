@@ -83,6 +83,7 @@ def test_csv_and_markdown_exports_mark_what_the_engine_forced(filled_store):
     assert "think ⟦Wait⟧think" in out.getvalue() and "⟦Final Answer:⟧ 5" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_exporting_ten_thousand_runs_streams_one_run_at_a_time(tmp_path):
     template = next(iter_runs_of(scripted_run("Template", thinking_pieces=200, piece="reasoning "), tmp_path))
     source = tmp_path / "10k.jsonl"

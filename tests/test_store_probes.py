@@ -54,6 +54,7 @@ def probe_rows_in_file(path, run_id):
         return conn.execute("select seq, text, extracted from probes where run_id = ? order by seq", [run_id]).fetchall()
 
 
+@pytest.mark.slow
 def test_a_probed_run_s_stored_probes_equal_the_live_run_s(probed):
     store, run, _ = probed
     assert len(run.probes) >= 3 and all(p.text for p in run.probes)

@@ -119,6 +119,7 @@ def test_wait_counter_equals_the_engines_waits_for_the_same_run(client, store):
     assert thinking_of(messages).count('s1-forced" title="written by the engine">Wait</mark>') == engine_waits
 
 
+@pytest.mark.slow
 def test_the_same_question_asked_in_the_ui_repeats_the_in_process_tokens(app_url, store, model):
     settings = dict(max_thinking=64, waits=2)
     config = budget_config_from_ui(**settings, ignore_str="Wait", temperature=0, seed=None, min_thinking=0,
@@ -271,6 +272,7 @@ def test_history_lists_replays_and_exports_the_ui_runs(client, store, tmp_path):
         assert sum(1 for line in exported if line.strip()) == total
 
 
+@pytest.mark.slow
 def test_chat_with_a_probe_interval_streams_the_strip_and_keeps_the_runs_tokens(client, app_url, store):
     job = ask(client, "What is 2+3?", max_thinking=64, waits=0, probe_every=16, probe_tokens=24, reference="5")
     strips = [[text_of(m) for m in messages if "s1-probes" in text_of(m)] for messages, _status, _ in job]

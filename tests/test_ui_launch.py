@@ -61,6 +61,7 @@ def run_app(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow
 def test_app_py_refuses_the_network_or_a_share_link_without_a_login_before_loading_anything(tmp_path):
     for args in (["--host", "0.0.0.0"], ["--share"], ["--host", "10.1.2.3", "--auth", "nocolon"]):
         result = run_app(*args, "--db", str(tmp_path / "s.db"))
@@ -70,6 +71,7 @@ def test_app_py_refuses_the_network_or_a_share_link_without_a_login_before_loadi
     assert unreadable.returncode == 2 and "$S1APP_AUTH" in unreadable.stderr, "the login is read from the env var"
 
 
+@pytest.mark.slow
 def test_a_model_that_does_not_exist_fails_with_a_message_not_a_traceback(tmp_path):
     result = run_app("--model", "/no/such/model.gguf", "--db", str(tmp_path / "s.db"))
     assert result.returncode != 0
