@@ -58,6 +58,8 @@ def prepare(backend: Backend, entry: ModelEntry) -> LoadedModel:
 
 _loaded: dict[tuple, LoadedModel] = {}
 _loading_lock = threading.Lock()
+_closing_at_exit: set[int] = set()
+"""ids of the loaded models whose backends close as the process exits (close_at_exit)."""
 
 
 def load_model(
@@ -99,5 +101,3 @@ def close_at_exit(model: LoadedModel) -> None:
             _closing_at_exit.add(id(model))
             atexit.register(model.backend.close)
 
-
-_closing_at_exit: set[int] = set()

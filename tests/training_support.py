@@ -22,9 +22,9 @@ def smollm2_folder() -> Path:
     return model_source("smollm2-135m").folder
 
 
-def s1app_command(*args: str, timeout_s: int = 600) -> subprocess.CompletedProcess:
+def s1app_command(*args: str, timeout_s: int = 600, cwd: Path | str = PROJECT_ROOT) -> subprocess.CompletedProcess:
     """Run the real ``s1app`` CLI in a subprocess (torchrun needs its own processes anyway)."""
-    return subprocess.run([sys.executable, "-m", "s1app", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "s1app", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout_s, env=os.environ.copy())
 
 
@@ -37,8 +37,7 @@ def tiny_training(root: str) -> subprocess.CompletedProcess:
     """``s1app train --config tiny-cpu --nproc 2 --output-dir tiny-cpu`` run in the folder ``root``
     (a relative output folder, as a person types it): 4 steps, checkpoints at steps 2 and 4."""
     Path(root).mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([sys.executable, "-m", "s1app", "train", "--config", "tiny-cpu", "--nproc", "2", "--output-dir",
-                             "tiny-cpu"], cwd=root, capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    result = s1app_command("train", "--config", "tiny-cpu", "--nproc", "2", "--output-dir", "tiny-cpu", cwd=root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 

@@ -67,9 +67,11 @@ def math_cot_row(row: dict) -> dict | None:
 def shortest_rows(rows: list[dict], count: int) -> list[dict]:
     """The ``count`` rows with the fewest characters of question, thinking and answer, in file order:
     tiny-cpu's smoke run trains on whole samples in short blocks."""
-    size = {id(row): len(row["question"]) + len(row["thinking_trajectories"][0]) + len(row["attempt"]) for row in rows}
-    shortest = {id(row) for row in sorted(rows, key=lambda row: size[id(row)])[:count]}
-    return [row for row in rows if id(row) in shortest]
+    def size(index: int) -> int:
+        row = rows[index]
+        return len(row["question"]) + len(row["thinking_trajectories"][0]) + len(row["attempt"])
+
+    return [rows[index] for index in sorted(sorted(range(len(rows)), key=size)[:count])]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
