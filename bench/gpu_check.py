@@ -52,13 +52,16 @@ def make_kit(out: Path, llama_src: Path | None) -> None:
     import platformdirs
     from transformers import AutoConfig, AutoTokenizer
 
-    from s1app.registry import locate_weights, resolve_model
+    from s1app.registry import resolve_model
+    from training.model import model_source
 
-    gguf_path = Path(locate_weights(resolve_model(None)))
+    # The folder training dequantizes the embedded GGUF into (once per machine): its config and
+    # tokenizer without parsing the GGUF's metadata again for each.
+    source = model_source(resolve_model(None).name)
     spec = out / SPEC_DIR
-    AutoConfig.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name).save_pretrained(spec)
-    AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name).save_pretrained(spec)
-    write_vocab_gguf(gguf_path, out / VOCAB_GGUF)
+    AutoConfig.from_pretrained(source.folder).save_pretrained(spec)
+    AutoTokenizer.from_pretrained(source.folder).save_pretrained(spec)
+    write_vocab_gguf(Path(source.source_gguf), out / VOCAB_GGUF)
     shutil.copytree(Path(platformdirs.__file__).parent, out / SITE_DIR / "platformdirs", dirs_exist_ok=True)
     if llama_src is not None:
         shutil.copytree(llama_src, out / LLAMA_DIR, dirs_exist_ok=True,
@@ -78,8 +81,9 @@ def write_vocab_gguf(source: Path, out: Path) -> None:
 
     from training.gguf_tokenizer import copy_tokenizer_fields
 
-    writer = gguf.GGUFWriter(str(out), gguf.GGUFReader(source).fields["general.architecture"].contents())
-    copy_tokenizer_fields(writer, source)
+    reader = gguf.GGUFReader(source)
+    writer = gguf.GGUFWriter(str(out), reader.fields["general.architecture"].contents())
+    copy_tokenizer_fields(writer, reader)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.close()

@@ -9,8 +9,6 @@ with the probe's answer as the run's, and that the hard budget still caps when n
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from steered_backends import probed_model
@@ -119,11 +117,9 @@ def test_an_eval_of_the_adaptive_methods_on_two_gsm8k_questions(model):
 
 
 @pytest.mark.slow
-def test_the_eval_command_runs_adaptive_methods_and_reports_tokens_saved(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "s1app", "eval", "--bench", "gsm8k", "--limit", "1", "--method",
-                             "confident,bf", "--budgets", "16,32", "--probe-every", "8", "--confidence", "0.05",
-                             "--max-answer", "16", "--out", str(tmp_path), "--no-log"],
-                            capture_output=True, text=True, timeout=900)
+def test_the_eval_command_runs_adaptive_methods_and_reports_tokens_saved(tmp_path, s1app):
+    result = s1app("eval", "--bench", "gsm8k", "--limit", "1", "--method", "confident,bf", "--budgets", "16,32",
+                   "--probe-every", "8", "--confidence", "0.05", "--max-answer", "16", "--out", str(tmp_path), "--no-log")
     assert result.returncode == 0, result.stderr
     (folder,) = [path for path in tmp_path.iterdir() if path.is_dir()]
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -3,8 +3,6 @@ its faults: each ends in a clear error, the partial run is kept and the process 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -192,12 +190,7 @@ def test_budget_beyond_the_servers_context_ends_clearly_and_the_backend_stays_us
         assert again.error is None and again.stats.thinking_tokens <= 8
 
 
-@pytest.mark.slow
-def test_cli_with_no_server_prints_one_clear_line_not_a_traceback():
-    result = subprocess.run(
-        [sys.executable, "-m", "s1app", "ask", QUESTION, "--backend", "openai", "--no-log",
-         "--base-url", f"http://127.0.0.1:{free_port()}/v1"],
-        capture_output=True, text=True, timeout=120,
-    )
+def test_cli_with_no_server_prints_one_clear_line_not_a_traceback(s1app):
+    result = s1app("ask", QUESTION, "--backend", "openai", "--no-log", "--base-url", f"http://127.0.0.1:{free_port()}/v1")
     assert result.returncode != 0
     assert "Cannot connect" in result.stderr and "Traceback" not in result.stderr

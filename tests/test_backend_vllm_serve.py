@@ -13,7 +13,6 @@ import threading
 import pytest
 from llama_server import embedded_gguf
 from parity_cases import CASES, QUESTION, control_problems
-from training_support import s1app_command
 from vllm_runs import vllm_python, vllm_results
 from vllm_serve import converted_folder, vllm_server
 
@@ -105,10 +104,10 @@ def test_cancel_mid_stream_over_http_keeps_the_partial_run(served):
     assert 5 <= last.stats.thinking_tokens < 300
 
 
-def test_s1app_ask_reaches_the_served_name_with_the_gguf_as_tokenizer(served):
-    result = s1app_command("ask", QUESTION, "--backend", "openai", "--model", SERVED_NAME, "--tokenizer", embedded_gguf(),
-                           "--base-url", served[0], "--format", "prompted", "--max-thinking", "16", "--waits", "1",
-                           "--max-answer", "16", "--no-log", timeout_s=300)
+def test_s1app_ask_reaches_the_served_name_with_the_gguf_as_tokenizer(served, s1app):
+    result = s1app("ask", QUESTION, "--backend", "openai", "--model", SERVED_NAME, "--tokenizer", embedded_gguf(),
+                   "--base-url", served[0], "--format", "prompted", "--max-thinking", "16", "--waits", "1",
+                   "--max-answer", "16", "--no-log")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip()
 

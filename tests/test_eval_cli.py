@@ -22,10 +22,6 @@ COMPARED = ("thinking_tokens", "forced_tokens", "waits_inserted", "answer_tokens
             "correct")
 
 
-def s1app_process(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*S1APP, *args], capture_output=True, text=True, timeout=timeout)
-
-
 def run_folder(out: Path) -> Path:
     (folder,) = [path for path in out.iterdir() if path.is_dir()]
     return folder
@@ -60,8 +56,9 @@ def wait_for_records(folder_parent: Path, at_least: int, process: subprocess.Pop
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # about a minute on a quiet 2-core machine; generous for a busy one
-def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(tmp_path):
-    whole = s1app_process(*FIVE_GSM8K, "--out", str(tmp_path / "whole"), "--db", str(tmp_path / "whole.db"))
+def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(tmp_path, s1app):
+    # the uninterrupted eval and the last resume run in this process; the stops need processes
+    whole = s1app(*FIVE_GSM8K, "--out", str(tmp_path / "whole"), "--db", str(tmp_path / "whole.db"))
     assert whole.returncode == 0, whole.stderr
     assert "budget-forcing" in whole.stdout and "Control %" in whole.stdout
     expected = run_folder(tmp_path / "whole")
@@ -83,7 +80,7 @@ def test_an_eval_interrupted_and_killed_then_resumed_ends_with_the_same_numbers(
     second.wait(timeout=60)
     assert len(records(folder)) >= kept + 2
 
-    last = s1app_process("eval", "--resume", folder.name, "--out", str(out), "--db", db)
+    last = s1app("eval", "--resume", folder.name, "--out", str(out), "--db", db)
     assert last.returncode == 0, last.stderr
     assert records(folder) == records(expected)
     assert summary_numbers(folder) == summary_numbers(expected)

@@ -43,6 +43,15 @@ def test_flags_override_the_file():
     assert (config.max_steps, config.output_dir) == (2, "/tmp/elsewhere")
 
 
+def test_a_config_name_is_the_shipped_config_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    # a run trained with --output-dir tiny-cpu leaves ./tiny-cpu; training again names the config
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny-cpu").mkdir()
+    assert load_config("tiny-cpu") == load_config(str(CONFIGS_DIR / "tiny-cpu.yaml"))
+    with pytest.raises(ConfigError, match="No training config 'tiny-cpu/'"):
+        load_config("tiny-cpu/")
+
+
 def test_an_unknown_config_key_is_a_clear_error_listing_the_known_ones(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("model: m\ndataset: d\nlearnign_rate: 1e-5\n")

@@ -13,7 +13,6 @@ from training.curate import curate, pick_rank, quality_problem, select_diverse
 from training.decontaminate import Decontaminator
 from training.domains import heuristic_domain, load_classifier
 from training.pool import reference_answer_of
-from training_support import s1app_command
 
 
 def row(question: str, trace: str = "Some careful reasoning.", solution: str = "The answer is $\\boxed{5}$.", **extra) -> dict:
@@ -116,12 +115,12 @@ def test_the_domain_classifier_is_pluggable():
     assert report.domains_selected == {"one domain": 8}
 
 
-def test_the_curate_command_writes_the_selection_and_a_report(tmp_path):
+def test_the_curate_command_writes_the_selection_and_a_report(tmp_path, s1app):
     (tmp_path / "pool.json").write_text(json.dumps(pool(30) + [row("See [asy]draw(unitcircle);[/asy]")]))
     eval_file = tmp_path / "eval.jsonl"
     eval_file.write_text(json.dumps({"problem": pool(30)[0]["question"]}) + "\n")
     out = tmp_path / "selection.jsonl"
-    result = s1app_command("curate", str(tmp_path / "pool.json"), "--n", "10", "--out", str(out), "--eval-file", str(eval_file), "--seed", "1")
+    result = s1app("curate", str(tmp_path / "pool.json"), "--n", "10", "--out", str(out), "--eval-file", str(eval_file), "--seed", "1")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     report = json.loads((tmp_path / "selection.report.json").read_text())

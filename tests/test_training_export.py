@@ -18,7 +18,7 @@ from s1app.loading import load_model
 from s1app.registry import load_registry
 from s1app.session import Session
 from training.export import export_and_register, export_checkpoint
-from training_support import s1app_command, tiny_run
+from training_support import tiny_run
 
 pytestmark = pytest.mark.slow
 PROMPT = "<|im_start|>user\nWhat is 12 times 7?<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
@@ -58,10 +58,10 @@ def test_export_registers_an_s1_model_that_the_engine_runs_with_thinking_and_an_
     assert thinking.strip() and answer.strip()
 
 
-def test_train_then_chat_in_one_flow_through_the_cli(checkpoint):
-    exported = s1app_command("export-model", str(checkpoint), "--name", "tiny-cli", "--quantization", "q8_0")
+def test_train_then_chat_in_one_flow_through_the_cli(checkpoint, s1app):
+    exported = s1app("export-model", str(checkpoint), "--name", "tiny-cli", "--quantization", "q8_0")
     assert exported.returncode == 0, exported.stderr
-    asked = s1app_command("ask", "What is 3 + 4?", "--model", "tiny-cli", "--max-thinking", "16", "--max-answer", "8", "--json", "--no-log")
+    asked = s1app("ask", "What is 3 + 4?", "--model", "tiny-cli", "--max-thinking", "16", "--max-answer", "8", "--json", "--no-log")
     assert asked.returncode == 0, asked.stderr
     run = json.loads(asked.stdout)
     assert run["format"] == "s1" and run["thinking"] and run["answer"]

@@ -20,7 +20,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from llama_server import free_port
-from training_support import PROJECT_ROOT, read_log, s1app_command, tiny_run
+from training_support import PROJECT_ROOT, read_log, tiny_run
 
 # two node processes (<= 600 s) and the single-node run, on a machine that may be busy
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -112,7 +112,7 @@ def test_the_slurm_script_launches_the_same_command_on_every_node(two_node_run):
     assert launch == [sys.executable, "-m", "s1app", *arguments]
 
 
-def test_more_than_one_node_without_a_meeting_address_is_a_clear_error(tmp_path):
-    result = s1app_command("train", "--config", "tiny-cpu", "--nnodes", "2", "--output-dir", str(tmp_path / "out"))
+def test_more_than_one_node_without_a_meeting_address_is_a_clear_error(tmp_path, s1app):
+    result = s1app("train", "--config", "tiny-cpu", "--nnodes", "2", "--output-dir", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "--nnodes 2 needs --master-addr" in result.stderr

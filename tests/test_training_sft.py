@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from training_support import read_log, s1app_command, tiny_resumed_run, tiny_run
+from training_support import read_log, tiny_resumed_run, tiny_run
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def test_the_checkpoint_reloads_with_transformers_and_generates(runs_root):
     assert tokenizer.decode(output[0, ids.shape[1]:]).strip()
 
 
-def test_resuming_from_a_folder_that_is_not_a_checkpoint_is_a_clear_error(tmp_path):
-    result = s1app_command("train", "--config", "tiny-cpu", "--resume", str(tmp_path), "--output-dir", str(tmp_path / "out"))
+def test_resuming_from_a_folder_that_is_not_a_checkpoint_is_a_clear_error(tmp_path, s1app):
+    result = s1app("train", "--config", "tiny-cpu", "--resume", str(tmp_path), "--output-dir", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "is not a training checkpoint" in result.stderr and "checkpoint-NNNNNN" in result.stderr

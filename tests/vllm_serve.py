@@ -19,8 +19,10 @@ LOG_TAIL_CHARS = 4000
 
 
 def vllm_environment() -> dict[str, str]:
-    """The in-process backend's CPU set-up (s1app/backends/vllm.py): a 1 GiB KV cache, every core."""
+    """The in-process backend's CPU set-up (s1app/backends/vllm.py): a 1 GiB KV cache, every core,
+    the model in the engine's process."""
     return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+            "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": str(len(os.sched_getaffinity(0))),
             "VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
 
 

@@ -92,9 +92,10 @@ class TrainConfig:
 
 
 def config_path(name_or_path: str) -> Path:
-    """A config file: a path, or a name in training/configs (``small-cpu`` or ``small-cpu.yaml``)."""
+    """A config file: a path, or a name in training/configs (``small-cpu`` or ``small-cpu.yaml``).
+    A folder of that name (a run trained with ``--output-dir tiny-cpu``) is not a config file."""
     path = Path(name_or_path)
-    if path.exists():
+    if path.is_file():
         return path
     named = CONFIGS_DIR / (name_or_path if name_or_path.endswith(".yaml") else f"{name_or_path}.yaml")
     if named.exists():

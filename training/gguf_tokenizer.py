@@ -17,14 +17,15 @@ PRE_TOKENIZERS = {"qwen2": "qwen2"}
 def write_tokenizer(writer: gguf.GGUFWriter, checkpoint: Path, config: dict, source_gguf: str | None,
                     pre_tokenizer: str | None) -> None:
     if source_gguf and Path(source_gguf).exists() and pre_tokenizer is None:
-        copy_tokenizer_fields(writer, Path(source_gguf))
+        copy_tokenizer_fields(writer, gguf.GGUFReader(Path(source_gguf)))
     else:
         write_bpe_tokenizer(writer, checkpoint, config, pre_tokenizer or PRE_TOKENIZERS.get(config["model_type"]))
 
 
-def copy_tokenizer_fields(writer: gguf.GGUFWriter, source: Path) -> None:
-    """Every ``tokenizer.*`` key of ``source`` (vocabulary, merges, special ids, chat template), as is."""
-    for field in gguf.GGUFReader(source).fields.values():
+def copy_tokenizer_fields(writer: gguf.GGUFWriter, source: gguf.GGUFReader) -> None:
+    """Every ``tokenizer.*`` key of ``source`` (vocabulary, merges, special ids, chat template), as is.
+    Takes the reader, not the path: reading a GGUF's 49k-token vocabulary takes ~6 s here."""
+    for field in source.fields.values():
         if field.name.startswith("tokenizer."):
             value_type = field.types[0]
             sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None

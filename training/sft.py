@@ -9,8 +9,8 @@ rendezvous, see training/slurm/sft.sbatch.
 What it does, in order: read the config (flags over file); start one process group (NCCL on
 GPUs, gloo on CPUs); tokenize the dataset in the s1 format (loss on thinking + answer only) and
 report what the block size cuts; build the model sharded with ``fully_shard`` per decoder layer,
-then the root (bf16 compute with fp32 weights on GPU, fp32 on CPU); AdamW with linear warmup and
-cosine decay to 0; gradient accumulation so every optimizer step sees ``global_batch_size``
+then the root (bf16 compute with fp32 weights on GPU, fp32 on CPU); AdamW (fused on CPU) with
+linear warmup and cosine decay to 0; gradient accumulation so every optimizer step sees ``global_batch_size``
 samples whatever the number of processes; log loss, lr, grad norm, tokens/s and step time to
 ``OUTPUT_DIR/train_log.jsonl``; save Hugging Face checkpoints that also resume exactly.
 
@@ -145,6 +145,7 @@ def prepare(config: TrainConfig, device: torch.device) -> TrainingRun:
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2),
+        fused=device.type == "cpu" or None,  # CPU: one fused pass, not ~10 per tensor (~1.2 s of a 5.5 s step)
     )
     plan = StepPlan(len(samples), config.global_batch_size, config.epochs, config.seed, config.max_steps)
     warmup_steps = math.ceil(config.warmup_ratio * plan.total_steps)
