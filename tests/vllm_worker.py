@@ -18,6 +18,7 @@ from sweep_records import COMPARED, sweep_records  # noqa: E402
 from s1app.backends import BackendOptions, create_backend  # noqa: E402
 from s1app.backends.base import Finish, Sampling  # noqa: E402
 from s1app.budget import BudgetConfig  # noqa: E402
+from s1app.convert import hf_folder_for_gguf  # noqa: E402
 from s1app.eval.plan import EvalPlan  # noqa: E402
 from s1app.events import ThinkingDelta  # noqa: E402
 from s1app.loading import prepare  # noqa: E402
@@ -76,10 +77,15 @@ def shared_and_separate_sweeps(loaded) -> dict:
 
 def main() -> None:
     entry = resolve_model(None)
-    backend = create_backend("vllm", locate_weights(entry), entry.name, BackendOptions(context_length=2048))
+    # The test session's GGUF (tests/vllm_runs.py passes it): its converted folder is then the one
+    # the training tests dequantize, converted once per machine; otherwise this Python's own copy.
+    weights = sys.argv[1] if len(sys.argv) > 1 else locate_weights(entry)
+    backend = create_backend("vllm", weights, entry.name, BackendOptions(context_length=2048))
     loaded = prepare(backend, entry)
     report: dict = {"info": {"name": backend.info.name, "context_length": backend.info.context_length,
-                             "token_counts": backend.info.token_counts, "format": loaded.format_name}}
+                             "token_counts": backend.info.token_counts, "format": loaded.format_name},
+                    # the folder the engine loaded (converted on first use, cached): `vllm serve` serves it too
+                    "folder": str(hf_folder_for_gguf(weights))}
 
     report["parity"] = []
     for config in CASES:
