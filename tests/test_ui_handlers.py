@@ -147,7 +147,8 @@ def test_stop_cancels_the_run_and_keeps_what_it_produced(client, store):
     assert int(info["thinking-tokens"]) < 2000
     assert len(thinking_of(messages)) > 20, "the partial thinking is kept"
     states = [status_of(output[1])["state"] for output in outputs]
-    assert states.index("cancelled") == len(states) - 1, "the cancelled run's last update is the job's last output"
+    # nothing after the first cancelled update says otherwise (the run's last events may come in a later batch)
+    assert set(states[states.index("cancelled"):]) == {"cancelled"}, states
     assert list_runs(store, limit=1)[0]["status"] == "cancelled"
 
 
