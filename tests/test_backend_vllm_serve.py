@@ -36,8 +36,8 @@ def in_process():
 
 @pytest.fixture(scope="module")
 def served(in_process, tmp_path_factory):
-    """(base URL, the converted folder, the parity runs), the parity runs made first on a fresh
-    server as the in-process report makes them first on a fresh engine."""
+    """(base URL, the converted folder, the loaded model, the parity runs), the parity runs made
+    first on a fresh server as the in-process report makes them first on a fresh engine."""
     folder = in_process["folder"]  # the weights the in-process engine ran: the same folder, converted once
     with vllm_server(vllm_python(), folder, SERVED_NAME, tmp_path_factory.mktemp("vllm-serve") / "server.log") as base_url:
         loaded = load_model(SERVED_NAME, backend="openai", format="prompted",

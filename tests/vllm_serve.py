@@ -13,6 +13,8 @@ from pathlib import Path
 
 from llama_server import free_port, wait_until_serving
 
+from s1app.backends.vllm_cpu import cpu_engine_environment
+
 START_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 30
 LOG_TAIL_CHARS = 4000
@@ -21,9 +23,7 @@ LOG_TAIL_CHARS = 4000
 def vllm_environment() -> dict[str, str]:
     """The in-process backend's CPU set-up (s1app/backends/vllm.py): a 1 GiB KV cache, every core,
     the model in the engine's process."""
-    return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
-            "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": str(len(os.sched_getaffinity(0))),
-            "VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
+    return {**os.environ, **cpu_engine_environment(), "VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
 
 
 @contextlib.contextmanager

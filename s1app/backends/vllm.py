@@ -32,15 +32,11 @@ from typing import TYPE_CHECKING
 # create_backend turns into a BackendError that says how to install it.
 import torch
 
+from s1app.backends.vllm_cpu import cpu_engine_environment
+
 if not torch.cuda.is_available():
-    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")  # otherwise one of two cores sits idle
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; plenty for one small model's runs
-    # The model runs in the engine's process, not in a worker process of its own: beside a worker
-    # the engine process busy-waits (sched_yield) for each step and takes a core from the model.
-    # One process fewer also starts in ~12 s instead of ~30 s here (docs/backends.md). Without
-    # OMP_NUM_THREADS set, vLLM would then run the model on one thread.
-    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-    os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+    for name, value in cpu_engine_environment().items():
+        os.environ.setdefault(name, value)  # set before vLLM is imported: it reads some at import
 
 from vllm import SamplingParams  # noqa: E402
 from vllm.engine.arg_utils import AsyncEngineArgs  # noqa: E402
